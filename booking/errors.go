@@ -1,0 +1,99 @@
+package booking
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Expected outcomes. Callers match them with errors.Is; they carry no
+// user-facing text (dialog maps each to a locale key).
+var (
+	// ErrNotFound: no such record, or (for enquiry and cancel) the
+	// verification did not match; the same error whichever part was wrong.
+	ErrNotFound = errors.New("not found")
+	// ErrSlotTaken: the slot has no place left (taken since it was offered).
+	ErrSlotTaken = errors.New("slot taken")
+	// ErrQuotaFull: the service or clinic has no place left in the window.
+	ErrQuotaFull = errors.New("quota full")
+	// ErrSlotUnavailable: the slot is outside the booking window or starts
+	// too soon to be booked.
+	ErrSlotUnavailable = errors.New("slot unavailable")
+	// ErrAlreadyBooked: the patient already holds an active future booking.
+	// The error is an *AlreadyBookedError that carries it.
+	ErrAlreadyBooked = errors.New("patient already booked")
+	// ErrNotEligible: the patient may not use the service; the error is an
+	// *EligibilityError that says why.
+	ErrNotEligible = errors.New("not eligible")
+	// ErrAppointmentStarted: the appointment has begun and cannot be cancelled.
+	ErrAppointmentStarted = errors.New("appointment started")
+	// ErrTooManyAttempts: too many failed verifications; the error is a
+	// *CooldownError that says until when.
+	ErrTooManyAttempts = errors.New("too many failed verifications")
+	// ErrConflict: a concurrent change won; the caller may retry.
+	ErrConflict = errors.New("conflict")
+)
+
+// Reason is a machine code for why input was refused or a rule failed.
+type Reason string
+
+// Validation and eligibility reasons.
+const (
+	ReasonEmpty        Reason = "empty"
+	ReasonFormat       Reason = "format"        // not in any accepted shape
+	ReasonHKIDCheck    Reason = "hkid_check"    // HKID check character wrong
+	ReasonLength       Reason = "length"        // other document: not 5–20 characters
+	ReasonImpossible   Reason = "impossible"    // a date that does not exist, e.g. 31/2
+	ReasonFuture       Reason = "future"        // date of birth after today
+	ReasonTooOld       Reason = "too_old"       // date of birth over 130 years ago
+	ReasonNotMobile    Reason = "not_mobile"    // 8 digits, but not a mobile prefix (4–9)
+	ReasonDocumentType Reason = "document_type" // video: not an HKID holder
+	ReasonAge          Reason = "age"           // video: under 18 on the slot's date
+)
+
+// ValidationError says which typed input was refused and why.
+type ValidationError struct {
+	Field  string // "hkid", "document", "date_of_birth", "mobile", ...
+	Reason Reason
+}
+
+func (e *ValidationError) Error() string {
+	return fmt.Sprintf("invalid %s: %s", e.Field, e.Reason)
+}
+
+// EligibilityError says why a patient may not use a service.
+// It matches ErrNotEligible.
+type EligibilityError struct {
+	Service ServiceKind
+	Reason  Reason // ReasonDocumentType or ReasonAge
+}
+
+func (e *EligibilityError) Error() string {
+	return fmt.Sprintf("not eligible for %s: %s", e.Service, e.Reason)
+}
+
+// Is makes errors.Is(err, ErrNotEligible) hold.
+func (e *EligibilityError) Is(target error) bool { return target == ErrNotEligible }
+
+// AlreadyBookedError carries the patient's existing active booking, or a
+// zero Booking when the booker did not prove they may see it (a wrong date of
+// birth). It matches ErrAlreadyBooked.
+type AlreadyBookedError struct{ Booking Booking }
+
+func (e *AlreadyBookedError) Error() string {
+	return "patient already holds an active booking"
+}
+
+// Is makes errors.Is(err, ErrAlreadyBooked) hold.
+func (e *AlreadyBookedError) Is(target error) bool { return target == ErrAlreadyBooked }
+
+// CooldownError says until when verification is refused.
+// It matches ErrTooManyAttempts.
+type CooldownError struct{ Until time.Time }
+
+func (e *CooldownError) Error() string {
+	return "too many failed verifications until " + e.Until.UTC().Format(time.RFC3339)
+}
+
+// Is makes errors.Is(err, ErrTooManyAttempts) hold.
+func (e *CooldownError) Is(target error) bool { return target == ErrTooManyAttempts }

@@ -1,0 +1,425 @@
+package booking
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// Rules are the tunable parts of the booking rules.
+type Rules struct {
+	// Lead is how long after now a slot must start to be offered.
+	Lead time.Duration
+	// WindowDays is how many calendar days (Hong Kong) are bookable:
+	// 3 means today and the next 2 days.
+	WindowDays int
+	// Location is the clinics' time zone; it decides where a day begins.
+	Location *time.Location
+	// MaxFailures failed verifications within FailureWindow, by one booker or
+	// for one patient, start a cool-down until the oldest of them is
+	// FailureWindow old.
+	MaxFailures   int
+	FailureWindow time.Duration
+	// LimitedBelow is the fraction of places remaining below which a quota
+	// reads "limited" rather than "available".
+	LimitedBelow float64
+	// VideoMinAge is the minimum age on the slot's date for video consultation.
+	VideoMinAge int
+}
+
+// DefaultRules are the rules of the seed and of our product decisions.
+func DefaultRules() Rules {
+	return Rules{
+		Lead:          30 * time.Minute,
+		WindowDays:    3,
+		Location:      HongKong(),
+		MaxFailures:   3,
+		FailureWindow: 15 * time.Minute,
+		LimitedBelow:  0.2,
+		VideoMinAge:   18,
+	}
+}
+
+// HongKong returns the Asia/Hong_Kong location. Programs embed the tz
+// database (import _ "time/tzdata" in main) so it is always found; should it
+// still be missing, a fixed UTC+8 zone (Hong Kong has no daylight saving)
+// stands in.
+func HongKong() *time.Location {
+	loc, err := time.LoadLocation("Asia/Hong_Kong")
+	if err != nil {
+		return time.FixedZone("HKT", 8*60*60)
+	}
+	return loc
+}
+
+// QuotaLevel is the seed's "for reference" quota status: a status word, not
+// a promise. Only Book may claim a place.
+type QuotaLevel string
+
+// Quota levels.
+const (
+	QuotaAvailable QuotaLevel = "available"
+	QuotaLimited   QuotaLevel = "limited"
+	QuotaFull      QuotaLevel = "full"
+)
+
+// QuotaStatus is the quota of one service, or of one clinic.
+type QuotaStatus struct {
+	Level     QuotaLevel
+	Remaining int
+	Capacity  int
+}
+
+// Bookable reports whether a place remains.
+func (q QuotaStatus) Bookable() bool { return q.Remaining > 0 }
+
+// Quota is the quota status of both services and of every clinic over the
+// booking window.
+type Quota struct {
+	Clinic  QuotaStatus // all designated clinics together
+	Video   QuotaStatus
+	Clinics map[ClinicID]QuotaStatus
+}
+
+// Service applies the booking rules over a Store. Its fields are set once
+// before use; it is safe for concurrent use.
+type Service struct {
+	Store     Store
+	Protector *Protector
+	Rules     Rules
+	// Now is the clock. Domain code never calls time.Now.
+	Now func() time.Time
+}
+
+// NewService returns a Service with the default rules and the system clock.
+func NewService(store Store, p *Protector) *Service {
+	return &Service{Store: store, Protector: p, Rules: DefaultRules(), Now: time.Now}
+}
+
+// Window returns the bookable period at now: from now plus the lead time to
+// the end of the last bookable day in Hong Kong.
+func (s *Service) Window() (from, to time.Time) {
+	now := s.Now()
+	local := now.In(s.Rules.Location)
+	midnight := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, s.Rules.Location)
+	return now.Add(s.Rules.Lead).UTC(), midnight.AddDate(0, 0, s.Rules.WindowDays).UTC()
+}
+
+// Quota returns the quota status of each service and clinic over the window.
+func (s *Service) Quota(ctx context.Context) (Quota, error) {
+	from, to := s.Window()
+	counts, err := s.Store.QuotaCounts(ctx, from, to)
+	if err != nil {
+		return Quota{}, fmt.Errorf("booking: quota: %w", err)
+	}
+	var clinicCap, clinicTaken, videoCap, videoTaken int
+	q := Quota{Clinics: make(map[ClinicID]QuotaStatus)}
+	for _, c := range counts {
+		switch c.Service {
+		case ServiceVideo:
+			videoCap += c.Capacity
+			videoTaken += c.Taken
+		case ServiceClinic:
+			clinicCap += c.Capacity
+			clinicTaken += c.Taken
+			q.Clinics[c.ClinicID] = s.level(c.Capacity, c.Taken)
+		}
+	}
+	q.Clinic = s.level(clinicCap, clinicTaken)
+	q.Video = s.level(videoCap, videoTaken)
+	return q, nil
+}
+
+func (s *Service) level(capacity, taken int) QuotaStatus {
+	remaining := max(capacity-taken, 0)
+	st := QuotaStatus{Remaining: remaining, Capacity: capacity}
+	switch {
+	case remaining == 0:
+		st.Level = QuotaFull
+	case float64(remaining) < s.Rules.LimitedBelow*float64(capacity):
+		st.Level = QuotaLimited
+	default:
+		st.Level = QuotaAvailable
+	}
+	return st
+}
+
+// Clinics returns the clinics of a region, or of every region when region
+// is empty, in a stable order.
+func (s *Service) Clinics(ctx context.Context, region Region) ([]Clinic, error) {
+	all, err := s.Store.Clinics(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("booking: clinics: %w", err)
+	}
+	if region == "" {
+		return all, nil
+	}
+	var out []Clinic
+	for _, c := range all {
+		if c.Region == region {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// Clinic returns one clinic, or ErrNotFound.
+func (s *Service) Clinic(ctx context.Context, id ClinicID) (Clinic, error) {
+	all, err := s.Store.Clinics(ctx)
+	if err != nil {
+		return Clinic{}, fmt.Errorf("booking: clinic %s: %w", id, err)
+	}
+	for _, c := range all {
+		if c.ID == id {
+			return c, nil
+		}
+	}
+	return Clinic{}, fmt.Errorf("booking: clinic %s: %w", id, ErrNotFound)
+}
+
+func (s *Service) slotQuery(service ServiceKind, clinic ClinicID) (SlotQuery, error) {
+	if !service.Valid() {
+		return SlotQuery{}, &ValidationError{Field: "service", Reason: ReasonFormat}
+	}
+	if service == ServiceVideo {
+		clinic = ""
+	} else if clinic == "" {
+		return SlotQuery{}, &ValidationError{Field: "clinic", Reason: ReasonEmpty}
+	}
+	from, to := s.Window()
+	return SlotQuery{Service: service, ClinicID: clinic, From: from, To: to, OpenOnly: true}, nil
+}
+
+// EarliestSlot returns the earliest slot with a place left in the window,
+// or ErrQuotaFull.
+func (s *Service) EarliestSlot(ctx context.Context, service ServiceKind, clinic ClinicID) (Slot, error) {
+	q, err := s.slotQuery(service, clinic)
+	if err != nil {
+		return Slot{}, err
+	}
+	q.Limit = 1
+	slots, err := s.Store.Slots(ctx, q)
+	if err != nil {
+		return Slot{}, fmt.Errorf("booking: earliest slot: %w", err)
+	}
+	if len(slots) == 0 {
+		return Slot{}, ErrQuotaFull
+	}
+	return slots[0], nil
+}
+
+// OpenSlots returns page (from 0) of the slots with a place left in the
+// window, perPage at most, in start order, and whether more pages follow.
+func (s *Service) OpenSlots(ctx context.Context, service ServiceKind, clinic ClinicID, page, perPage int) (slots []Slot, more bool, err error) {
+	q, err := s.slotQuery(service, clinic)
+	if err != nil {
+		return nil, false, err
+	}
+	if perPage <= 0 || page < 0 {
+		return nil, false, &ValidationError{Field: "page", Reason: ReasonFormat}
+	}
+	q.Offset = page * perPage
+	q.Limit = perPage + 1
+	slots, err = s.Store.Slots(ctx, q)
+	if err != nil {
+		return nil, false, fmt.Errorf("booking: open slots: %w", err)
+	}
+	if len(slots) > perPage {
+		return slots[:perPage], true, nil
+	}
+	return slots, false, nil
+}
+
+// Age returns the patient's age in whole years on day on (in the clinics'
+// time zone). A birthday on 29 February falls on 1 March in other years.
+func (s *Service) Age(dob Date, on time.Time) int {
+	local := on.In(s.Rules.Location)
+	age := local.Year() - dob.Year
+	if local.Month() < dob.Month || (local.Month() == dob.Month && local.Day() < dob.Day) {
+		age--
+	}
+	return age
+}
+
+// CheckEligibility reports whether the patient may use service on the date
+// of at: video consultation is for HKID holders aged VideoMinAge or over.
+// It returns nil or an *EligibilityError.
+func (s *Service) CheckEligibility(p Patient, service ServiceKind, at time.Time) error {
+	if service != ServiceVideo {
+		return nil
+	}
+	if p.Document.Type != DocumentHKID {
+		return &EligibilityError{Service: service, Reason: ReasonDocumentType}
+	}
+	if s.Age(p.DateOfBirth, at) < s.Rules.VideoMinAge {
+		return &EligibilityError{Service: service, Reason: ReasonAge}
+	}
+	return nil
+}
+
+// BookRequest is a booker's accepted offer.
+type BookRequest struct {
+	Patient Patient
+	Booker  Booker
+	SlotID  SlotID
+	// ConsentAt is when the booker confirmed the patient's consent; it is
+	// required.
+	ConsentAt time.Time
+	// IdempotencyKey makes a retried request return the same booking.
+	IdempotencyKey string
+}
+
+// Book books the slot for the patient. It fails with a *ValidationError for
+// a missing consent, *EligibilityError, ErrSlotUnavailable (outside the
+// window), ErrSlotTaken, *AlreadyBookedError or ErrNotFound.
+func (s *Service) Book(ctx context.Context, r BookRequest) (Booking, error) {
+	if r.ConsentAt.IsZero() {
+		return Booking{}, &ValidationError{Field: "consent", Reason: ReasonEmpty}
+	}
+	slot, err := s.Store.Slot(ctx, r.SlotID)
+	if err != nil {
+		return Booking{}, fmt.Errorf("booking: book slot %d: %w", r.SlotID, err)
+	}
+	if err := s.CheckEligibility(r.Patient, slot.Service, slot.Start); err != nil {
+		return Booking{}, err
+	}
+	nb := NewBooking{
+		SlotID:         r.SlotID,
+		Patient:        s.Protector.PatientKey(r.Patient.Document),
+		BirthKey:       s.Protector.BirthKey(r.Patient.Document, r.Patient.DateOfBirth),
+		PatientMasked:  r.Patient.Document.Masked(),
+		DocumentType:   r.Patient.Document.Type,
+		Booker:         r.Booker,
+		ConsentAt:      r.ConsentAt.UTC(),
+		CreatedAt:      s.Now().UTC(),
+		IdempotencyKey: r.IdempotencyKey,
+	}
+	if nb.MobileSealed, err = s.Protector.Seal([]byte(r.Patient.Mobile), "mobile"); err != nil {
+		return Booking{}, fmt.Errorf("booking: seal mobile: %w", err)
+	}
+	// A retried request must find its booking even when the slot has since
+	// left the window, so the window is checked only for new bookings: the
+	// store answers an idempotent replay before claiming anything.
+	from, to := s.Window()
+	inWindow := !slot.Start.Before(from) && slot.Start.Before(to)
+	for range 5 {
+		nb.Reference = NewReference()
+		if !inWindow {
+			nb.SlotID = 0 // nothing to claim: only a replay can succeed
+		}
+		b, err := s.Store.Book(ctx, nb)
+		switch {
+		case err == nil:
+			return b, nil
+		case errors.Is(err, ErrConflict):
+			continue // reference collision: draw another
+		case !inWindow && errors.Is(err, ErrNotFound):
+			return Booking{}, ErrSlotUnavailable
+		case errors.Is(err, ErrAlreadyBooked):
+			return Booking{}, s.alreadyBooked(ctx, nb)
+		default:
+			return Booking{}, err
+		}
+	}
+	return Booking{}, fmt.Errorf("booking: book: %w", ErrConflict)
+}
+
+// alreadyBooked shows the patient's existing booking only to a booker who
+// gave the right date of birth too; anyone else learns only that one exists.
+func (s *Service) alreadyBooked(ctx context.Context, nb NewBooking) error {
+	b, err := s.Store.ActiveBooking(ctx, nb.Patient, nb.BirthKey, nb.CreatedAt)
+	switch {
+	case err == nil:
+		return &AlreadyBookedError{Booking: b}
+	case errors.Is(err, ErrNotFound):
+		return &AlreadyBookedError{}
+	default:
+		return fmt.Errorf("booking: existing booking: %w", err)
+	}
+}
+
+// ActiveBooking returns the patient's active booking if the date of birth
+// matches too, or ErrNotFound.
+func (s *Service) ActiveBooking(ctx context.Context, doc Document, dob Date) (Booking, error) {
+	return s.Store.ActiveBooking(ctx, s.Protector.PatientKey(doc), s.Protector.BirthKey(doc, dob), s.Now().UTC())
+}
+
+// Lookup is what a booker gives to find a patient's booking: the flow B/C
+// verification of the seed.
+type Lookup struct {
+	Booker      Booker
+	Document    Document
+	DateOfBirth Date
+	Service     ServiceKind
+	ClinicID    ClinicID // empty for video
+}
+
+func (s *Service) verification(ctx context.Context, l Lookup, action AuditAction) (Verification, error) {
+	now := s.Now().UTC()
+	v := Verification{
+		Patient:  s.Protector.PatientKey(l.Document),
+		BirthKey: s.Protector.BirthKey(l.Document, l.DateOfBirth),
+		Service:  l.Service,
+		ClinicID: l.ClinicID,
+		Booker:   l.Booker,
+		Action:   action,
+		At:       now,
+	}
+	if l.Service == ServiceVideo {
+		v.ClinicID = ""
+	}
+	byBooker, byPatient, err := s.Store.FailedVerifications(ctx, l.Booker, v.Patient, now.Add(-s.Rules.FailureWindow))
+	if err != nil {
+		return Verification{}, fmt.Errorf("booking: failed verifications: %w", err)
+	}
+	var until time.Time
+	for _, times := range [][]time.Time{byBooker, byPatient} {
+		if n := s.Rules.MaxFailures; n > 0 && len(times) >= n {
+			sort.Slice(times, func(i, j int) bool { return times[i].After(times[j]) })
+			if u := times[n-1].Add(s.Rules.FailureWindow); u.After(until) {
+				until = u
+			}
+		}
+	}
+	// The cool-down lifts the moment the oldest counted failure is
+	// FailureWindow old, even though the store still counts it then (since
+	// is inclusive).
+	if until.After(now) {
+		return Verification{}, &CooldownError{Until: until}
+	}
+	return v, nil
+}
+
+// Enquire returns the active booking that matches every part of l, or
+// ErrNotFound whichever part was wrong, or a *CooldownError after too many
+// failures.
+func (s *Service) Enquire(ctx context.Context, l Lookup) (Booking, error) {
+	v, err := s.verification(ctx, l, AuditEnquire)
+	if err != nil {
+		return Booking{}, err
+	}
+	return s.Store.Verify(ctx, v)
+}
+
+// VerifyForCancel is Enquire ahead of a cancel: it shows the booking the
+// booker is about to cancel.
+func (s *Service) VerifyForCancel(ctx context.Context, l Lookup) (Booking, error) {
+	v, err := s.verification(ctx, l, AuditVerify)
+	if err != nil {
+		return Booking{}, err
+	}
+	return s.Store.Verify(ctx, v)
+}
+
+// Cancel cancels the booking ref that matches l and returns its place to
+// the quota at once. It is idempotent. It fails with ErrNotFound on any
+// mismatch, ErrAppointmentStarted, or a *CooldownError.
+func (s *Service) Cancel(ctx context.Context, l Lookup, ref Reference) (Booking, error) {
+	v, err := s.verification(ctx, l, AuditCancel)
+	if err != nil {
+		return Booking{}, err
+	}
+	return s.Store.Cancel(ctx, v, ref)
+}

@@ -1,0 +1,155 @@
+package booking
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps clinics, slots, bookings and the audit trail. Every method that
+// changes a booking writes its audit record in the same transaction.
+//
+// Implementations: booking/sqlite and booking/postgres. Both must pass
+// bookingtest.Exercise. Stores hold no rules beyond the ones that need
+// atomicity (capacity, one active booking per patient, idempotency); the rules
+// live in Service.
+type Store interface {
+	// SaveClinics inserts or updates clinics by ID, all or none.
+	SaveClinics(ctx context.Context, clinics []Clinic) error
+	// Clinics returns every clinic ordered by region (seed order) then ID.
+	Clinics(ctx context.Context) ([]Clinic, error)
+
+	// SaveSlots inserts slots, all or none, keyed by (service, clinic, start):
+	// an existing slot keeps its places taken and gets the new end and
+	// capacity, unless the capacity would fall below the places taken, which
+	// fails the whole call with a *ValidationError{Field: "capacity"}.
+	// It returns how many slots were new.
+	SaveSlots(ctx context.Context, slots []Slot) (added int, err error)
+	// Slot returns one slot, or ErrNotFound.
+	Slot(ctx context.Context, id SlotID) (Slot, error)
+	// Slots returns the slots that match q, ordered by start then ID.
+	Slots(ctx context.Context, q SlotQuery) ([]Slot, error)
+	// QuotaCounts sums capacity and places taken per (service, clinic) over
+	// the slots that start in [from, to).
+	QuotaCounts(ctx context.Context, from, to time.Time) ([]QuotaCount, error)
+
+	// Book claims one place of b.SlotID and records the booking, atomically:
+	//   - a non-empty IdempotencyKey seen before returns that booking, unchanged;
+	//   - the patient's active bookings whose slot ended by b.CreatedAt become
+	//     StatusCompleted; another active one fails with *AlreadyBookedError (its Booking
+	//     may be left zero: Service looks it up for a booker who may see it);
+	//   - the claim is a single conditional update (taken < capacity); no place
+	//     left fails with ErrSlotTaken, no such slot with ErrNotFound;
+	//   - a reference already in use fails with ErrConflict (the caller retries
+	//     with a new one).
+	Book(ctx context.Context, b NewBooking) (Booking, error)
+	// ActiveBooking returns the patient's active booking whose slot has not
+	// ended at time at and whose birth key matches too, or ErrNotFound.
+	ActiveBooking(ctx context.Context, patient PatientKey, birthKey string, at time.Time) (Booking, error)
+	// Verify finds the active, not yet ended booking that matches every part
+	// of v. On a match it records v.Action (AuditEnquire, or AuditVerify for a
+	// verification ahead of a cancel); otherwise it records AuditVerifyFailed
+	// and returns ErrNotFound, whichever part was wrong.
+	Verify(ctx context.Context, v Verification) (Booking, error)
+	// Cancel cancels the booking with reference ref that matches v and returns
+	// its place to the slot. Cancelling a cancelled booking returns it
+	// unchanged. A mismatch records AuditVerifyFailed and returns ErrNotFound;
+	// a slot that started by v.At returns ErrAppointmentStarted.
+	Cancel(ctx context.Context, v Verification, ref Reference) (Booking, error)
+	// FailedVerifications returns the times of failed verifications since
+	// since, newest first: those made by the booker, and those for the
+	// patient (by anyone).
+	FailedVerifications(ctx context.Context, booker Booker, patient PatientKey, since time.Time) (byBooker, byPatient []time.Time, err error)
+	// Bookings lists bookings for clinic staff, ordered by slot start.
+	Bookings(ctx context.Context, q BookingQuery) ([]Booking, error)
+	// Purge removes the personal data (sealed mobile, patient and date keys)
+	// of bookings whose slot ended before before; it returns how many.
+	Purge(ctx context.Context, before time.Time) (int, error)
+	// Audit returns the audit records at or after since, oldest first.
+	Audit(ctx context.Context, since time.Time) ([]AuditRecord, error)
+
+	// Ping checks the store is reachable.
+	Ping(ctx context.Context) error
+	// Close releases the store's resources.
+	Close() error
+}
+
+// SlotQuery selects slots.
+type SlotQuery struct {
+	Service  ServiceKind
+	ClinicID ClinicID  // empty: every clinic (and video)
+	From, To time.Time // slot start in [From, To); zero: unbounded
+	OpenOnly bool      // only slots with a place left
+	Limit    int       // 0: no limit
+	Offset   int
+}
+
+// QuotaCount is the summed capacity and places taken of one service at one
+// clinic (ClinicID empty for video).
+type QuotaCount struct {
+	Service  ServiceKind
+	ClinicID ClinicID
+	Capacity int
+	Taken    int
+}
+
+// PatientKey is the keyed hash of a patient's document, see Protector.
+type PatientKey string
+
+// NewBooking is what Service hands a Store to book. It holds no personal
+// data in clear.
+type NewBooking struct {
+	Reference      Reference
+	SlotID         SlotID
+	Patient        PatientKey
+	BirthKey       string // Protector.BirthKey: compared, never read back
+	PatientMasked  string
+	DocumentType   DocumentType
+	MobileSealed   []byte // Protector.Seal of the mobile number
+	Booker         Booker
+	ConsentAt      time.Time
+	CreatedAt      time.Time
+	IdempotencyKey string // empty: none
+}
+
+// Verification is what enquiry and cancel must match: the patient's document
+// and date of birth (as keys) and the booked service and clinic.
+type Verification struct {
+	Patient  PatientKey
+	BirthKey string
+	Service  ServiceKind
+	ClinicID ClinicID // empty for video
+	Booker   Booker
+	Action   AuditAction // recorded on success by Verify
+	At       time.Time
+}
+
+// BookingQuery selects bookings for staff.
+type BookingQuery struct {
+	ClinicID ClinicID    // empty: all
+	Service  ServiceKind // empty: both
+	From, To time.Time   // slot start in [From, To)
+	Status   Status      // empty: all
+}
+
+// AuditAction is what an audit record says happened.
+type AuditAction string
+
+// Audit actions.
+const (
+	AuditBook         AuditAction = "book"
+	AuditCancel       AuditAction = "cancel"
+	AuditEnquire      AuditAction = "enquire"
+	AuditVerify       AuditAction = "verify" // verified ahead of a cancel
+	AuditVerifyFailed AuditAction = "verify_failed"
+)
+
+// AuditRecord is one line of the audit trail. The patient appears only as
+// a keyed hash.
+type AuditRecord struct {
+	ID        int64
+	At        time.Time
+	Action    AuditAction
+	Booker    Booker
+	Patient   PatientKey
+	BookingID BookingID // zero when none
+}

@@ -1,0 +1,91 @@
+package dialog
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/clinicbot/clinicbot/booking"
+)
+
+// ErrStale is returned by SessionStore.Save when the stored session's
+// version is no longer the one the caller loaded: a concurrent writer won.
+var ErrStale = errors.New("dialog: stale session")
+
+// SessionStore keeps one Session per booker. Keys are SessionKey values.
+//
+// Implementations: MemoryStore (in process, the embedded default) and
+// dialog/redisstore (production).
+type SessionStore interface {
+	// Load returns the booker's session. A booker with no stored session gets
+	// a new one (Version 0); one whose session expired while a flow was open
+	// gets a new one with TimedOut set.
+	Load(ctx context.Context, key string) (*Session, error)
+	// Save stores s if the stored version still equals s.Version, and then
+	// increments s.Version; otherwise it returns ErrStale and stores nothing.
+	Save(ctx context.Context, key string, s *Session) error
+	// Delete forgets the booker's session.
+	Delete(ctx context.Context, key string) error
+}
+
+// Session is one booker's conversation state: where they are in a flow, the
+// answers given so far, the language, a bounded history for /back, the step
+// nonce and the version for compare-and-set.
+//
+// A Session holds a patient's personal data while a flow is open; stores
+// seal it at rest, and the engine clears Answers when a flow ends.
+type Session struct {
+	Version   int64     `json:"v"`
+	Lang      string    `json:"l,omitempty"`
+	State     string    `json:"s,omitempty"`
+	Nonce     string    `json:"n,omitempty"`
+	Answers   Answers   `json:"a"`
+	History   []Frame   `json:"h,omitempty"`
+	Failures  int       `json:"f,omitempty"`
+	UpdatedAt time.Time `json:"u"`
+	// TimedOut is set by a store's Load when the booker's earlier session
+	// expired with a flow open; it is never stored.
+	TimedOut bool `json:"-"`
+}
+
+// Frame is one entry of the /back history: the state left and the answers
+// as they were on entering it.
+type Frame struct {
+	State   string  `json:"s"`
+	Answers Answers `json:"a"`
+}
+
+// Answers are what the booker has given in the current flow.
+type Answers struct {
+	Flow string `json:"fl,omitempty"` // "book", "enquire", "cancel"
+	// FlowID is drawn at random when a flow starts; with the slot it makes
+	// the idempotency key of a booking, so that an accept replayed after a
+	// crash or pressed twice returns the same booking.
+	FlowID    string    `json:"id,omitempty"`
+	DocType   string    `json:"dt,omitempty"`
+	DocNumber string    `json:"dn,omitempty"`
+	BirthYear int       `json:"by,omitempty"`
+	BirthMon  int       `json:"bm,omitempty"`
+	BirthDay  int       `json:"bd,omitempty"`
+	Mobile    string    `json:"mo,omitempty"`
+	ConsentAt time.Time `json:"ca,omitzero"`
+	Service   string    `json:"sv,omitempty"`
+	Region    string    `json:"rg,omitempty"`
+	ClinicID  string    `json:"cl,omitempty"`
+	SlotID    int64     `json:"sl,omitempty"`
+	Page      int       `json:"pg,omitempty"`
+	Reference string    `json:"rf,omitempty"`
+}
+
+// InFlow reports whether a flow is open (personal data may be held).
+func (s *Session) InFlow() bool { return s.Answers.Flow != "" }
+
+// MarshalBinary encodes the session for a store (compact JSON).
+func (s *Session) MarshalBinary() ([]byte, error) { return json.Marshal(s) }
+
+// UnmarshalBinary decodes a session written by MarshalBinary.
+func (s *Session) UnmarshalBinary(data []byte) error { return json.Unmarshal(data, s) }
+
+// SessionKey is the store key of a booker's session.
+func SessionKey(b booking.Booker) string { return string(b.Channel) + ":" + b.ID }
