@@ -1,0 +1,466 @@
+// Package dialogtest runs golden conversation transcripts through a
+// dialog.Engine over any booking.Store and dialog.SessionStore, so that the
+// same transcripts check the in-process and the Redis session stores.
+//
+// A transcript is a txtar archive. Its comment describes the conversation
+// and may set, one per line, "hint: en" (the client's language hint),
+// "booker: telegram:1001", "clinics: wan-tsui,kennedy-town" (the clinics
+// that have slots; default all), "clinic-capacity: 4", "video-capacity: 6"
+// and "days: 3". Its file "chat" is the conversation:
+//
+//	> text            the booker types text
+//	> [id]            the booker presses the option id of the latest message
+//	> [id] stale      ... of the message before it (an old button)
+//	> contact 9123…   the booker shares a contact
+//	! advance 16m     the clock moves on
+//	! restart         a fresh Engine takes over (same stores)
+//	! take            someone else takes every place of the slot on offer
+//	< …               what the bot answered (rewritten by -update)
+//	# …               a comment
+//
+// The clock starts at Start; booking references are written REF1, REF2, …
+// in order of appearance.
+package dialogtest
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/tools/txtar"
+
+	"github.com/clinicbot/clinicbot/booking"
+	"github.com/clinicbot/clinicbot/dialog"
+)
+
+// Update makes RunTranscripts (and other golden-file tests) rewrite their
+// files instead of comparing them: go test -update.
+var Update = flag.Bool("update", false, "rewrite golden files")
+
+// Start is when every transcript begins: Saturday 28 November 2026, 08:00
+// in Hong Kong.
+var Start = time.Date(2026, 11, 28, 8, 0, 0, 0, booking.HongKong())
+
+// MaxSessionBytes is the most a stored session may take.
+const MaxSessionBytes = 2048
+
+// Clock is a fake clock safe for concurrent use.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a clock at t.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock on by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// Config says how to build the stores of one transcript.
+type Config struct {
+	// NewBookingStore returns an empty, ready booking store.
+	NewBookingStore func(t testing.TB) booking.Store
+	// NewSessionStore returns an empty session store on the clock now.
+	NewSessionStore func(t testing.TB, now func() time.Time) dialog.SessionStore
+}
+
+// Schedule says which slots a transcript's store starts with.
+type Schedule struct {
+	Clinics        []booking.ClinicID // nil: every default clinic
+	ClinicCapacity int
+	VideoCapacity  int
+	Days           int
+}
+
+// DefaultSchedule is every default clinic, 4 places a clinic slot and 6 a
+// video slot, for 3 days from Start.
+func DefaultSchedule() Schedule {
+	return Schedule{ClinicCapacity: 4, VideoCapacity: 6, Days: 3}
+}
+
+// Env is one transcript's world: a clock, a seeded booking service and a
+// session store.
+type Env struct {
+	Clock    *Clock
+	Service  *booking.Service
+	Sessions dialog.SessionStore
+}
+
+// ProtectorKey is the fixed master key of test environments.
+var ProtectorKey = bytes.Repeat([]byte{0x5a}, booking.MinKeySize)
+
+// NewEnv builds the stores of cfg at Start and seeds sched.
+func NewEnv(t testing.TB, cfg Config, sched Schedule) *Env {
+	t.Helper()
+	ctx := context.Background()
+	clock := NewClock(Start)
+	store := cfg.NewBookingStore(t)
+	p, err := booking.NewProtector(ProtectorKey)
+	if err != nil {
+		t.Fatalf("NewProtector() = %v", err)
+	}
+	svc := &booking.Service{Store: store, Protector: p, Rules: booking.DefaultRules(), Now: clock.Now}
+	clinics := booking.DefaultClinics()
+	if err := store.SaveClinics(ctx, clinics); err != nil {
+		t.Fatalf("SaveClinics() = %v", err)
+	}
+	ids := sched.Clinics
+	if ids == nil {
+		for _, c := range clinics {
+			ids = append(ids, c.ID)
+		}
+	}
+	spec := booking.DefaultSchedule(booking.DateOf(Start, booking.HongKong()), ids)
+	spec.Days = sched.Days
+	spec.ClinicCapacity = sched.ClinicCapacity
+	spec.VideoCapacity = sched.VideoCapacity
+	if len(ids) == 0 {
+		spec.ClinicCapacity = 0
+	}
+	if spec.ClinicCapacity > 0 || spec.VideoCapacity > 0 {
+		slots, err := booking.GenerateSlots(spec)
+		if err != nil {
+			t.Fatalf("GenerateSlots() = %v", err)
+		}
+		if _, err := store.SaveSlots(ctx, slots); err != nil {
+			t.Fatalf("SaveSlots() = %v", err)
+		}
+	}
+	return &Env{Clock: clock, Service: svc, Sessions: cfg.NewSessionStore(t, clock.Now)}
+}
+
+// NewEngine returns a fresh engine over the environment.
+func (env *Env) NewEngine(t testing.TB) *dialog.Engine {
+	t.Helper()
+	e, err := dialog.New(env.Service, env.Sessions, dialog.Options{
+		Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil)),
+		Now:    env.Clock.Now,
+	})
+	if err != nil {
+		t.Fatalf("dialog.New() = %v", err)
+	}
+	return e
+}
+
+// testWriter sends the engine's log to the test's log.
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// RunTranscripts runs every dir/*.txtar as a subtest and returns the states
+// the conversations entered, sorted.
+func RunTranscripts(t *testing.T, dir string, cfg Config) []string {
+	files, err := filepath.Glob(filepath.Join(dir, "*.txtar"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no transcripts in %s (%v)", dir, err)
+	}
+	var mu sync.Mutex
+	seen := make(map[string]bool)
+	t.Run("transcripts", func(t *testing.T) {
+		for _, file := range files {
+			name := strings.TrimSuffix(filepath.Base(file), ".txtar")
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				states := runFile(t, file, cfg)
+				mu.Lock()
+				defer mu.Unlock()
+				for _, s := range states {
+					seen[s] = true
+				}
+			})
+		}
+	})
+	var out []string
+	for s := range seen {
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func runFile(t *testing.T, file string, cfg Config) []string {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ar := txtar.Parse(data)
+	var chat *txtar.File
+	for i := range ar.Files {
+		if ar.Files[i].Name == "chat" {
+			chat = &ar.Files[i]
+		}
+	}
+	if chat == nil {
+		t.Fatalf("%s: no chat file", file)
+	}
+	h, err := parseHeader(string(ar.Comment))
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	env := NewEnv(t, cfg, h.sched)
+	r := &runner{t: t, env: env, engine: env.NewEngine(t), header: h, refs: make(map[string]string)}
+	got := r.run(string(chat.Data))
+	if *Update {
+		chat.Data = []byte(got)
+		if err := os.WriteFile(file, txtar.Format(ar), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return r.states
+	}
+	if diff := cmp.Diff(string(chat.Data), got); diff != "" {
+		t.Errorf("%s differs (-want +got):\n%s\n(go test -update rewrites it)", file, diff)
+	}
+	return r.states
+}
+
+type header struct {
+	hint   string
+	booker booking.Booker
+	sched  Schedule
+}
+
+func parseHeader(comment string) (header, error) {
+	h := header{booker: booking.Booker{Channel: booking.ChannelTelegram, ID: "1001"}, sched: DefaultSchedule()}
+	for _, line := range strings.Split(comment, "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		var err error
+		switch strings.TrimSpace(k) {
+		case "hint":
+			h.hint = v
+		case "booker":
+			ch, id, _ := strings.Cut(v, ":")
+			h.booker = booking.Booker{Channel: booking.Channel(ch), ID: id}
+		case "clinics":
+			h.sched.Clinics = []booking.ClinicID{}
+			for _, id := range strings.Split(v, ",") {
+				if id = strings.TrimSpace(id); id != "" {
+					h.sched.Clinics = append(h.sched.Clinics, booking.ClinicID(id))
+				}
+			}
+		case "clinic-capacity":
+			h.sched.ClinicCapacity, err = strconv.Atoi(v)
+		case "video-capacity":
+			h.sched.VideoCapacity, err = strconv.Atoi(v)
+		case "days":
+			h.sched.Days, err = strconv.Atoi(v)
+		}
+		if err != nil {
+			return h, fmt.Errorf("header %q: %w", line, err)
+		}
+	}
+	return h, nil
+}
+
+type runner struct {
+	t      *testing.T
+	env    *Env
+	engine *dialog.Engine
+	header header
+	out    strings.Builder
+	nonces []string // the nonces of the messages with options, oldest first
+	refs   map[string]string
+	states []string
+	others int
+}
+
+func (r *runner) run(chat string) string {
+	for _, line := range strings.Split(strings.TrimRight(chat, "\n"), "\n") {
+		switch {
+		case strings.HasPrefix(line, "<"):
+			continue
+		case line == ">" || strings.HasPrefix(line, "> "):
+			r.out.WriteString(line + "\n")
+			r.input(strings.TrimPrefix(strings.TrimPrefix(line, ">"), " "))
+		case strings.HasPrefix(line, "! "):
+			r.out.WriteString(line + "\n")
+			r.directive(strings.TrimPrefix(line, "! "))
+		default:
+			r.out.WriteString(line + "\n")
+		}
+	}
+	return r.out.String()
+}
+
+var optionInput = regexp.MustCompile(`^\[([^\]]+)\]( stale)?$`)
+
+func (r *runner) input(text string) {
+	t := r.t
+	in := dialog.Input{Kind: dialog.InputText, Text: text, LanguageHint: r.header.hint}
+	if m := optionInput.FindStringSubmatch(text); m != nil {
+		in.Kind, in.Option, in.Text = dialog.InputOption, m[1], ""
+		switch {
+		case m[2] != "" && len(r.nonces) >= 2:
+			in.Nonce = r.nonces[len(r.nonces)-2]
+		case len(r.nonces) >= 1:
+			in.Nonce = r.nonces[len(r.nonces)-1]
+		}
+	} else if phone, ok := strings.CutPrefix(text, "contact "); ok {
+		in.Kind, in.Phone, in.Text = dialog.InputContact, phone, ""
+	}
+	res, err := r.engine.Handle(context.Background(), r.header.booker, in)
+	if err != nil {
+		t.Fatalf("Handle(%q) = %v", text, err)
+	}
+	if len(res.Replies) == 0 {
+		t.Errorf("Handle(%q) gave no reply", text)
+	}
+	r.states = append(r.states, res.States...)
+	if res.Sensitive {
+		r.out.WriteString("< (personal data: the booker's message may be deleted)\n")
+	}
+	for i, rep := range res.Replies {
+		if i > 0 {
+			r.out.WriteString("<\n")
+		}
+		r.reply(rep)
+	}
+	r.checkSession()
+}
+
+func (r *runner) reply(rep dialog.Reply) {
+	w := func(s string) { r.out.WriteString(strings.TrimRight("< "+r.scrub(s), " ") + "\n") }
+	if rep.Replace {
+		w("(replaces the previous message)")
+	}
+	for _, line := range strings.Split(rep.Text, "\n") {
+		w(line)
+	}
+	for i, o := range rep.Options {
+		w(fmt.Sprintf("  %d. %s [%s]", i+1, o.Label, o.ID))
+	}
+	if len(rep.Options) > 0 {
+		if rep.Nonce == "" {
+			r.t.Errorf("reply %q has options but no nonce", rep.Key)
+		}
+		r.nonces = append(r.nonces, rep.Nonce)
+	}
+	if rep.AskContact {
+		w("(offers to share a contact)")
+	}
+	if f := rep.Calendar; f != nil {
+		w(fmt.Sprintf("(calendar %s %s)", f.Name, f.MIME))
+		for _, line := range strings.Split(string(f.Data), "\r\n") {
+			for _, p := range []string{"UID:", "DTSTART;", "DTEND;", "SUMMARY:", "LOCATION:", "TZID:"} {
+				if strings.HasPrefix(line, p) {
+					w("(  " + line + ")")
+				}
+			}
+		}
+	}
+	if l := rep.Location; l != nil {
+		w(fmt.Sprintf("(location %s | %s | %g,%g)", l.Name, l.Address, l.Lat, l.Lng))
+	}
+}
+
+var reference = regexp.MustCompile(`\b[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}\b`)
+
+// scrub writes booking references, which are random, as REF1, REF2, ….
+func (r *runner) scrub(s string) string {
+	for _, ref := range reference.FindAllString(s, -1) {
+		if _, ok := r.refs[ref]; !ok {
+			r.refs[ref] = "REF" + strconv.Itoa(len(r.refs)+1)
+		}
+	}
+	for ref, name := range r.refs {
+		plain := strings.ReplaceAll(ref, "-", "")
+		s = strings.NewReplacer(ref, name, plain, name, strings.ToLower(plain), strings.ToLower(name)).Replace(s)
+	}
+	return s
+}
+
+// checkSession holds the size limit of a stored session.
+func (r *runner) checkSession() {
+	s, err := r.env.Sessions.Load(context.Background(), dialog.SessionKey(r.header.booker))
+	if err != nil {
+		r.t.Fatalf("Load() = %v", err)
+	}
+	data, err := s.MarshalBinary()
+	if err != nil {
+		r.t.Fatalf("MarshalBinary() = %v", err)
+	}
+	if len(data) > MaxSessionBytes {
+		r.t.Errorf("session in state %s takes %d bytes, more than %d", s.State, len(data), MaxSessionBytes)
+	}
+}
+
+func (r *runner) directive(d string) {
+	t := r.t
+	ctx := context.Background()
+	fields := strings.Fields(d)
+	switch {
+	case len(fields) == 2 && fields[0] == "advance":
+		dur, err := time.ParseDuration(fields[1])
+		if err != nil {
+			t.Fatalf("! %s: %v", d, err)
+		}
+		r.env.Clock.Advance(dur)
+	case d == "restart":
+		r.engine = r.env.NewEngine(t)
+	case d == "take":
+		s, err := r.env.Sessions.Load(ctx, dialog.SessionKey(r.header.booker))
+		if err != nil {
+			t.Fatalf("Load() = %v", err)
+		}
+		if s.Answers.SlotID == 0 {
+			t.Fatalf("! take: no slot on offer in state %s", s.State)
+		}
+		r.fill(booking.SlotID(s.Answers.SlotID))
+	default:
+		t.Fatalf("unknown directive %q", d)
+	}
+}
+
+// fill books every remaining place of a slot for other patients.
+func (r *runner) fill(id booking.SlotID) {
+	ctx := context.Background()
+	slot, err := r.env.Service.Store.Slot(ctx, id)
+	if err != nil {
+		r.t.Fatalf("Slot(%d) = %v", id, err)
+	}
+	for range slot.Remaining() {
+		r.others++
+		doc, err := booking.ParseOtherDocument(fmt.Sprintf("ZZ%06d", r.others))
+		if err != nil {
+			r.t.Fatalf("ParseOtherDocument() = %v", err)
+		}
+		_, err = r.env.Service.Book(ctx, booking.BookRequest{
+			Patient:   booking.Patient{Document: doc, DateOfBirth: booking.Date{Year: 1980, Month: 1, Day: 1}, Mobile: "91234567"},
+			Booker:    booking.Booker{Channel: booking.ChannelConsole, ID: "other"},
+			SlotID:    id,
+			ConsentAt: r.env.Clock.Now(),
+		})
+		if err != nil {
+			r.t.Fatalf("Book(other patient) = %v", err)
+		}
+	}
+}

@@ -1,0 +1,442 @@
+package dialog
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/clinicbot/clinicbot/booking"
+	"github.com/clinicbot/clinicbot/locales"
+)
+
+// Options tune an Engine. Zero fields take the defaults given.
+type Options struct {
+	// Logger receives one record per unexpected error; never personal data.
+	// Default: slog.Default().
+	Logger *slog.Logger
+	// Now is the clock. Default: the service's clock.
+	Now func() time.Time
+	// Location is where the booker's dates and times are shown.
+	// Default: Asia/Hong_Kong.
+	Location *time.Location
+	// PageSize is the most slots listed at once (8).
+	PageSize int
+	// MaxFailures is how many invalid answers at one step end the flow (5).
+	MaxFailures int
+	// HistoryLimit is how many steps /back can go back (8).
+	HistoryLimit int
+}
+
+// Engine runs conversations. It keeps no per-booker state between calls
+// and is safe for concurrent use.
+type Engine struct {
+	svc          *booking.Service
+	store        SessionStore
+	cat          *locales.Catalog
+	log          *slog.Logger
+	now          func() time.Time
+	loc          *time.Location
+	pageSize     int
+	maxFailures  int
+	historyLimit int
+}
+
+// ErrNoStore is returned by Handle on an Engine made without a SessionStore.
+var ErrNoStore = errors.New("dialog: no session store")
+
+// New returns an Engine over svc. store may be nil for a caller that only
+// uses Step and keeps sessions itself.
+func New(svc *booking.Service, store SessionStore, opts Options) (*Engine, error) {
+	if svc == nil {
+		return nil, errors.New("dialog: new engine: nil booking service")
+	}
+	cat, err := locales.Load()
+	if err != nil {
+		return nil, fmt.Errorf("dialog: new engine: %w", err)
+	}
+	e := &Engine{
+		svc:          svc,
+		store:        store,
+		cat:          cat,
+		log:          opts.Logger,
+		now:          opts.Now,
+		loc:          opts.Location,
+		pageSize:     opts.PageSize,
+		maxFailures:  opts.MaxFailures,
+		historyLimit: opts.HistoryLimit,
+	}
+	if e.log == nil {
+		e.log = slog.Default()
+	}
+	if e.now == nil {
+		e.now = svc.Now
+	}
+	if e.now == nil {
+		return nil, errors.New("dialog: new engine: no clock")
+	}
+	if e.loc == nil {
+		e.loc = booking.HongKong()
+	}
+	if e.pageSize <= 0 {
+		e.pageSize = 8
+	}
+	if e.maxFailures <= 0 {
+		e.maxFailures = 5
+	}
+	if e.historyLimit <= 0 {
+		e.historyLimit = 8
+	}
+	return e, nil
+}
+
+// Handle loads the booker's session, steps it with in and saves it. When a
+// concurrent update saved first (ErrStale) it starts over once from the
+// newer session; a second conflict is returned.
+func (e *Engine) Handle(ctx context.Context, booker booking.Booker, in Input) (Result, error) {
+	if e.store == nil {
+		return Result{}, ErrNoStore
+	}
+	key := SessionKey(booker)
+	for attempt := 0; ; attempt++ {
+		s, err := e.store.Load(ctx, key)
+		if err != nil {
+			return Result{}, fmt.Errorf("dialog: load session: %w", err)
+		}
+		res, err := e.Step(ctx, booker, s, in)
+		if err != nil {
+			return Result{}, err
+		}
+		err = e.store.Save(ctx, key, s)
+		if err == nil {
+			return res, nil
+		}
+		if !errors.Is(err, ErrStale) || attempt > 0 {
+			return Result{}, fmt.Errorf("dialog: save session: %w", err)
+		}
+	}
+}
+
+// Step answers in and updates s accordingly, without any session store I/O.
+// It fails only when ctx ends; an unexpected error of the booking service
+// is logged once, leaves s as it was and is answered with a localized
+// "something went wrong, nothing was changed".
+func (e *Engine) Step(ctx context.Context, booker booking.Booker, s *Session, in Input) (Result, error) {
+	if err := ctx.Err(); err != nil {
+		return Result{}, fmt.Errorf("dialog: step: %w", err)
+	}
+	before := *s
+	before.History = append([]Frame(nil), s.History...)
+	t := e.newTurn(ctx, booker, s, in)
+	if err := t.run(); err != nil {
+		*s = before
+		if ctx.Err() != nil {
+			return Result{}, fmt.Errorf("dialog: step: %w", err)
+		}
+		e.log.LogAttrs(ctx, slog.LevelError, "conversation step failed",
+			slog.String("state", before.State), slog.Any("booker", booker), slog.Any("error", err))
+		t = e.newTurn(ctx, booker, s, in)
+		t.say("err.internal", nil)
+		if s.State != "" {
+			if err := t.prompt(); err != nil {
+				// The store is still failing: the apology stands alone.
+				t.replies = t.replies[:1]
+			}
+		}
+	}
+	s.UpdatedAt = e.now().UTC()
+	return Result{Replies: t.replies, Sensitive: t.sensitive, Lang: s.Lang, States: t.visited}, nil
+}
+
+func (e *Engine) newTurn(ctx context.Context, booker booking.Booker, s *Session, in Input) *turn {
+	return &turn{e: e, ctx: ctx, booker: booker, s: s, in: in, entry: s.Answers}
+}
+
+// turn is the work of one Step.
+type turn struct {
+	e      *Engine
+	ctx    context.Context
+	booker booking.Booker
+	s      *Session
+	in     Input
+	// entry is the answers as they were before this input, for the /back
+	// frame of the state being left.
+	entry     Answers
+	replies   []Reply
+	visited   []string
+	sensitive bool
+	// replace marks the next prompt as replacing the previous one.
+	replace bool
+	// made is the booking this update booked, found or cancelled.
+	made *booking.Booking
+	// settled says the handler has already asked the next question.
+	settled bool
+	// quotaSeen is the quota status read during this update.
+	quotaSeen *booking.Quota
+}
+
+// invalidInput is a handler's refusal of an answer: the reason is said and
+// the question asked again.
+type invalidInput struct {
+	key  string
+	args map[string]any
+}
+
+func (e *invalidInput) Error() string { return "invalid input: " + e.key }
+
+func refuse(key string, args map[string]any) error { return &invalidInput{key: key, args: args} }
+
+// Global commands.
+const (
+	cmdStart    = "start"
+	cmdMenu     = "menu"
+	cmdBack     = "back"
+	cmdExit     = "exit"
+	cmdHelp     = "help"
+	cmdLanguage = "language"
+)
+
+// optExit is the option ID of every "離開" button: pressing it is /exit.
+const optExit = "exit"
+
+func command(in Input) string {
+	if in.Kind == InputOption {
+		if in.Option == optExit {
+			return cmdExit
+		}
+		return ""
+	}
+	if in.Kind != InputText {
+		return ""
+	}
+	w := strings.ToLower(strings.TrimSpace(foldWidth(in.Text)))
+	if strings.HasPrefix(w, "/") {
+		w, _, _ = strings.Cut(w, "@") // "/start@clinicbot" in Telegram groups
+	}
+	switch w {
+	case "/start":
+		return cmdStart
+	case "/menu":
+		return cmdMenu
+	case "/back", "back", "返回":
+		return cmdBack
+	case "/exit", "exit", "離開", "离开":
+		return cmdExit
+	case "/help":
+		return cmdHelp
+	case "/language", "/lang":
+		return cmdLanguage
+	}
+	return ""
+}
+
+func (t *turn) run() error {
+	s := t.s
+	if !locales.Supported(s.Lang) {
+		s.Lang = locales.Match(t.in.LanguageHint)
+	}
+	if s.TimedOut {
+		s.TimedOut = false
+		t.endFlow()
+		t.say("timeout", nil)
+		t.say("welcome", nil)
+		return t.settle(stMenu)
+	}
+	fresh := false
+	if _, ok := states[s.State]; !ok {
+		// A new booker, or a state this release no longer has.
+		t.endFlow()
+		s.State = stMenu
+		s.Nonce = newNonce()
+		t.visited = append(t.visited, stMenu)
+		fresh = true
+	}
+	switch command(t.in) {
+	case cmdStart:
+		t.endFlow()
+		t.say("welcome", nil)
+		return t.settle(stMenu)
+	case cmdMenu:
+		t.endFlow()
+		return t.settle(stMenu)
+	case cmdExit:
+		if s.InFlow() {
+			t.say("exit.done", nil)
+		}
+		t.endFlow()
+		return t.settle(stMenu)
+	case cmdHelp:
+		t.say("help", nil)
+		return t.prompt()
+	case cmdLanguage:
+		if s.State != stLanguage {
+			s.History = append(s.History, Frame{State: s.State, Answers: s.Answers})
+		}
+		return t.settle(stLanguage)
+	case cmdBack:
+		return t.back()
+	}
+	if t.in.Kind == InputOption && t.in.Nonce != s.Nonce && !fresh {
+		t.say("stale", nil)
+		return t.prompt()
+	}
+	event, err := t.handle()
+	var bad *invalidInput
+	switch {
+	case errors.As(err, &bad):
+		if fresh {
+			t.say("welcome", nil)
+			return t.prompt()
+		}
+		return t.fail(bad)
+	case err != nil || t.settled:
+		return err
+	case event == "":
+		return t.prompt()
+	}
+	return t.advance(event)
+}
+
+// fail says why an answer was refused and asks again, or ends the flow
+// after too many refusals at one step.
+func (t *turn) fail(bad *invalidInput) error {
+	if !t.s.InFlow() {
+		t.say(bad.key, bad.args)
+		return t.prompt()
+	}
+	t.s.Failures++
+	if t.s.Failures >= t.e.maxFailures {
+		t.endFlow()
+		t.say("fail.limit", nil)
+		return t.settle(stMenu)
+	}
+	t.say(bad.key, bad.args)
+	return t.prompt()
+}
+
+// back returns to the previous step with the answers as they were there.
+func (t *turn) back() error {
+	s := t.s
+	if len(s.History) == 0 {
+		t.say("back.none", nil)
+		return t.prompt()
+	}
+	f := s.History[len(s.History)-1]
+	s.History = s.History[:len(s.History)-1]
+	s.Answers = f.Answers
+	if s.State == stLanguage {
+		return t.settle(f.State)
+	}
+	s.State = f.State
+	t.visited = append(t.visited, f.State)
+	event, err := t.enter()
+	if err != nil {
+		return err
+	}
+	if event != "" {
+		t.entry = s.Answers
+		return t.advance(event)
+	}
+	return t.settle(s.State)
+}
+
+// settle moves to state outside the flow graph (a global command) and asks
+// its question afresh.
+func (t *turn) settle(state string) error {
+	if t.s.State != state || len(t.visited) == 0 {
+		t.visited = append(t.visited, state)
+	}
+	t.s.State = state
+	t.s.Failures = 0
+	t.s.Nonce = newNonce()
+	return t.prompt()
+}
+
+// advance takes event through the flow graph, runs each entered state's
+// side effects after its transition, and asks the question of the state
+// where the update comes to rest.
+func (t *turn) advance(event string) error {
+	s := t.s
+	origin := s.State
+	for event != "" {
+		m := machine(s.State)
+		if err := m.Event(t.ctx, event); err != nil {
+			return fmt.Errorf("dialog: event %s in state %s: %w", event, s.State, err)
+		}
+		s.State = m.Current()
+		t.visited = append(t.visited, s.State)
+		var err error
+		if event, err = t.enter(); err != nil {
+			return err
+		}
+		t.quotaSeen = nil // the side effect may have changed it
+	}
+	final := states[s.State]
+	switch {
+	case final.ends:
+		ref := s.Answers.Reference
+		t.endFlow()
+		if s.State != stMenu {
+			s.Answers.Reference = ref
+		}
+	case s.State == origin:
+	case states[origin].flow != final.flow:
+		s.History = nil
+	default:
+		s.History = append(s.History, Frame{State: origin, Answers: t.entry})
+		if n := len(s.History) - t.e.historyLimit; n > 0 {
+			s.History = append(s.History[:0], s.History[n:]...)
+		}
+	}
+	s.Failures = 0
+	s.Nonce = newNonce()
+	return t.prompt()
+}
+
+// endFlow drops the flow's answers (the patient's personal data) and its
+// history.
+func (t *turn) endFlow() {
+	t.s.Answers = Answers{}
+	t.s.History = nil
+	t.s.Failures = 0
+}
+
+// say adds a message.
+func (t *turn) say(key string, args map[string]any) {
+	t.replies = append(t.replies, t.reply(key, args))
+}
+
+func (t *turn) reply(key string, args map[string]any) Reply {
+	return Reply{Key: key, Args: args, Text: t.text(key, args)}
+}
+
+func (t *turn) text(key string, args map[string]any) string {
+	return t.e.cat.Text(t.s.Lang, key, args)
+}
+
+// now returns the clock's time.
+func (t *turn) now() time.Time { return t.e.now() }
+
+// local returns tm in the booker's time zone.
+func (t *turn) local(tm time.Time) time.Time { return tm.In(t.e.loc) }
+
+var nonceEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// newNonce returns a short random step nonce: 25 bits, enough to tell a
+// booker's recent messages apart.
+func newNonce() string {
+	var b [4]byte
+	rand.Read(b[:]) // never fails (crypto/rand crashes the program instead)
+	return nonceEncoding.EncodeToString(b[:])[:5]
+}
+
+// newFlowID returns a random flow id of 80 bits.
+func newFlowID() string {
+	var b [10]byte
+	rand.Read(b[:])
+	return nonceEncoding.EncodeToString(b[:])
+}

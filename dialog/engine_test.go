@@ -1,0 +1,269 @@
+package dialog_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/clinicbot/clinicbot/booking"
+	"github.com/clinicbot/clinicbot/dialog"
+	"github.com/clinicbot/clinicbot/dialog/dialogtest"
+)
+
+var booker = booking.Booker{Channel: booking.ChannelTelegram, ID: "42"}
+
+// say sends typed text, or "[id]" as a pressed option of the latest prompt.
+func say(t testing.TB, e *dialog.Engine, s *dialog.Session, inputs ...string) dialog.Result {
+	t.Helper()
+	var res dialog.Result
+	for _, text := range inputs {
+		in := dialog.Input{Kind: dialog.InputText, Text: text}
+		if id, ok := strings.CutPrefix(text, "["); ok {
+			in = dialog.Input{Kind: dialog.InputOption, Option: strings.TrimSuffix(id, "]"), Nonce: s.Nonce}
+		}
+		var err error
+		if res, err = e.Step(context.Background(), booker, s, in); err != nil {
+			t.Fatalf("Step(%q) = %v", text, err)
+		}
+	}
+	return res
+}
+
+// toOffer is flow A up to the offer of the earliest slot at Wan Tsui.
+var toOffer = []string{"/start", "[book]", "[hkid]", "A123456(3)", "1970", "[yes]", "91234567", "[ok]", "[clinic]", "[r:hk]", "[c:wan-tsui]"}
+
+// TestReplayedAccept: an accept delivered again after a crash that lost the
+// saved session (or pressed twice from the same session) returns the same
+// booking, not a second one nor an "already booked".
+func TestReplayedAccept(t *testing.T) {
+	env := dialogtest.NewEnv(t, sqliteConfig, dialogtest.DefaultSchedule())
+	e := env.NewEngine(t)
+	s := &dialog.Session{}
+	say(t, e, s, toOffer...)
+	if s.State != "a_offer" {
+		t.Fatalf("state after the offer = %q, want a_offer", s.State)
+	}
+	replay := *s
+	first := say(t, e, s, "[accept]")
+	second := say(t, e, &replay, "[accept]")
+	if got, want := second.Replies[0].Text, first.Replies[0].Text; got != want {
+		t.Errorf("replayed accept said:\n%s\nwant the same booking:\n%s", got, want)
+	}
+	if !strings.Contains(first.Replies[0].Text, "預約成功") {
+		t.Errorf("accept said %q, want a booking", first.Replies[0].Text)
+	}
+	list, err := env.Service.Store.Bookings(context.Background(), booking.BookingQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 {
+		t.Errorf("bookings after a replayed accept = %d, want 1", len(list))
+	}
+	if s.InFlow() || s.Answers.DocNumber != "" || len(s.History) != 0 {
+		t.Errorf("after booking the session keeps personal data: %+v", s.Answers)
+	}
+	if got := list[0].ConsentAt; !got.Equal(dialogtest.Start) {
+		t.Errorf("booking ConsentAt = %v, want %v (when consent was confirmed)", got, dialogtest.Start)
+	}
+}
+
+// TestBackRestoresAnswers checks the answers /back restores, which the
+// transcripts show only through the prompts.
+func TestBackRestoresAnswers(t *testing.T) {
+	env := dialogtest.NewEnv(t, sqliteConfig, dialogtest.DefaultSchedule())
+	e := env.NewEngine(t)
+	s := &dialog.Session{}
+	say(t, e, s, toOffer[:8]...) // up to the service choice, consent given
+	atService := s.Answers
+	say(t, e, s, "[clinic]", "[r:hk]")
+	if s.Answers.Region != "hk" || s.Answers.Service != "clinic" {
+		t.Fatalf("answers at the clinic step = %+v", s.Answers)
+	}
+	say(t, e, s, "/back", "/back")
+	if s.State != "a_service" {
+		t.Fatalf("state after two /back = %q, want a_service", s.State)
+	}
+	if diff := cmp.Diff(atService, s.Answers); diff != "" {
+		t.Errorf("answers after going back to the service step (-want +got):\n%s", diff)
+	}
+	say(t, e, s, "/back") // consent
+	if !s.Answers.ConsentAt.IsZero() {
+		t.Errorf("back at the consent step, ConsentAt = %v, want it cleared", s.Answers.ConsentAt)
+	}
+}
+
+// failingStore fails QuotaCounts: an unexpected error of the store.
+type failingStore struct {
+	booking.Store
+	fail atomic.Bool
+}
+
+var errBroken = errors.New("disk on fire")
+
+func (f *failingStore) QuotaCounts(ctx context.Context, from, to time.Time) ([]booking.QuotaCount, error) {
+	if f.fail.Load() {
+		return nil, errBroken
+	}
+	return f.Store.QuotaCounts(ctx, from, to)
+}
+
+// TestUnexpectedError: an unmapped error is answered "something went
+// wrong, nothing was changed", leaves the session as it was and is logged
+// once, without personal data.
+func TestUnexpectedError(t *testing.T) {
+	var failing *failingStore
+	cfg := sqliteConfig
+	cfg.NewBookingStore = func(t testing.TB) booking.Store {
+		failing = &failingStore{Store: sqliteConfig.NewBookingStore(t)}
+		return failing
+	}
+	env := dialogtest.NewEnv(t, cfg, dialogtest.DefaultSchedule())
+	var logs bytes.Buffer
+	e, err := dialog.New(env.Service, env.Sessions, dialog.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Now: env.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &dialog.Session{}
+	say(t, e, s, toOffer[:7]...) // at consent
+	before := *s
+	failing.fail.Store(true)
+	res := say(t, e, s, "[ok]")
+	if got := res.Replies[0].Key; got != "err.internal" {
+		t.Errorf("reply to a failing store = %q, want err.internal", got)
+	}
+	if diff := cmp.Diff(before, *s, cmpIgnoreUpdated); diff != "" {
+		t.Errorf("session changed by a failed step (-before +after):\n%s", diff)
+	}
+	if n := strings.Count(logs.String(), "\n"); n != 1 {
+		t.Errorf("failed step logged %d records, want 1:\n%s", n, logs.String())
+	}
+	for _, secret := range []string{"A123456", "1970", "91234567"} {
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("log holds personal data %q: %s", secret, logs.String())
+		}
+	}
+	if !strings.Contains(logs.String(), errBroken.Error()) {
+		t.Errorf("log lacks the error: %s", logs.String())
+	}
+	failing.fail.Store(false)
+	say(t, e, s, "[ok]")
+	if s.State != "a_service" {
+		t.Errorf("state after the store recovered = %q, want a_service", s.State)
+	}
+}
+
+var cmpIgnoreUpdated = cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".UpdatedAt" }, cmp.Ignore())
+
+// TestHandleRetriesStale: Handle starts over once when another update
+// saved the session first.
+func TestHandleRetriesStale(t *testing.T) {
+	env := dialogtest.NewEnv(t, sqliteConfig, dialogtest.DefaultSchedule())
+	racing := &racingStore{SessionStore: env.Sessions}
+	env.Sessions = racing
+	e := env.NewEngine(t)
+	racing.races = 1
+	if _, err := e.Handle(context.Background(), booker, dialog.Input{Text: "/start"}); err != nil {
+		t.Fatalf("Handle() with one race = %v", err)
+	}
+	racing.races = 2
+	_, err := e.Handle(context.Background(), booker, dialog.Input{Text: "/start"})
+	if !errors.Is(err, dialog.ErrStale) {
+		t.Errorf("Handle() with two races = %v, want ErrStale", err)
+	}
+}
+
+// racingStore lets another writer save just before each of the next races
+// Saves.
+type racingStore struct {
+	dialog.SessionStore
+	races int
+}
+
+func (r *racingStore) Save(ctx context.Context, key string, s *dialog.Session) error {
+	if r.races > 0 {
+		r.races--
+		other, err := r.SessionStore.Load(ctx, key)
+		if err != nil {
+			return err
+		}
+		if err := r.SessionStore.Save(ctx, key, other); err != nil {
+			return err
+		}
+	}
+	return r.SessionStore.Save(ctx, key, s)
+}
+
+// TestOptionIDsFit: every option's callback data (nonce, separator and ID)
+// fits Telegram's 64 bytes, in every state the transcripts reach.
+func TestOptionIDsFit(t *testing.T) {
+	env := dialogtest.NewEnv(t, sqliteConfig, dialogtest.DefaultSchedule())
+	e := env.NewEngine(t)
+	s := &dialog.Session{}
+	for _, in := range append(append([]string{}, toOffer...), "[decline]", "[ok]", "[next]") {
+		res := say(t, e, s, in)
+		for _, r := range res.Replies {
+			for _, o := range r.Options {
+				if n := len(r.Nonce) + 1 + len(o.ID); n > 64 {
+					t.Errorf("option %q with nonce takes %d bytes, more than 64", o.ID, n)
+				}
+			}
+		}
+	}
+}
+
+func FuzzStep(f *testing.F) {
+	for _, seed := range []string{
+		"/start\n1\n1\nA123456(3)\n1970\n是\n91234567\n確定\n1\n1\n1\n1",
+		"為他人預約\n2\nE1234567\n1970/13/40\n\x00\n/back\n/back\n/exit",
+		"[book]\n[other]\n[no]\n/language\n[l:en]\n[yes]",
+		"取消\n1\nA123456(3)\n01/01/1970\n1\n2\n1\n1\n是",
+		"９１２３４５６７\n１\n/help\n/menu\n[exit]\n離開",
+	} {
+		f.Add(seed)
+	}
+	env := dialogtest.NewEnv(f, sqliteConfig, dialogtest.DefaultSchedule())
+	e := env.NewEngine(f)
+	var n atomic.Int64
+	f.Fuzz(func(t *testing.T, script string) {
+		b := booking.Booker{Channel: booking.ChannelConsole, ID: fmt.Sprint(n.Add(1))}
+		s := &dialog.Session{}
+		for _, line := range strings.Split(script, "\n") {
+			in := dialog.Input{Kind: dialog.InputText, Text: line}
+			if id, ok := strings.CutPrefix(line, "["); ok {
+				in = dialog.Input{Kind: dialog.InputOption, Option: strings.TrimSuffix(id, "]"), Nonce: s.Nonce}
+			}
+			res, err := e.Step(context.Background(), b, s, in)
+			if err != nil {
+				t.Fatalf("Step(%q) = %v", line, err)
+			}
+			if len(res.Replies) == 0 {
+				t.Fatalf("Step(%q) in state %s gave no reply", line, s.State)
+			}
+			for _, r := range res.Replies {
+				if r.Text == "" || r.Text == r.Key {
+					t.Fatalf("Step(%q) gave reply %q with text %q", line, r.Key, r.Text)
+				}
+			}
+			if _, ok := slicesIndex(dialog.States(), s.State); !ok {
+				t.Fatalf("Step(%q) left the session in unknown state %q", line, s.State)
+			}
+		}
+	})
+}
+
+func slicesIndex(list []string, v string) (int, bool) {
+	for i, x := range list {
+		if x == v {
+			return i, true
+		}
+	}
+	return -1, false
+}
