@@ -270,8 +270,12 @@ func (t *turn) bookedReply(b booking.Booking) (Reply, error) {
 			return Reply{}, fmt.Errorf("dialog: clinic: %w", err)
 		}
 		clinic = &c
-		r.Text += "\n" + t.text("booked.clinic_tip", nil)
-		r.Location = &Location{Name: c.Name.In(t.s.Lang), Address: c.Address.In(t.s.Lang), Lat: c.Location.Lat, Lng: c.Location.Lng}
+		// A map pin needs coordinates; the default data leaves them empty
+		// where no public source gave them, and a pin at 0,0 would mislead.
+		if c.Location.Known() {
+			r.Text += "\n" + t.text("booked.clinic_tip", nil)
+			r.Location = &Location{Name: c.Name.In(t.s.Lang), Address: c.Address.In(t.s.Lang), Lat: c.Location.Lat, Lng: c.Location.Lng}
+		}
 	} else {
 		r.Text += "\n" + t.text("booked.video_tip", map[string]any{"note": t.text("video.note", nil)})
 	}
