@@ -1,0 +1,373 @@
+package telegram
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/clinicbot/clinicbot/booking"
+	"github.com/clinicbot/clinicbot/bot"
+	"github.com/clinicbot/clinicbot/dialog"
+	"github.com/clinicbot/clinicbot/locales"
+)
+
+// allowedUpdates are the update kinds the bot asks Telegram for.
+var allowedUpdates = []string{tgbotapi.UpdateTypeMessage, tgbotapi.UpdateTypeCallbackQuery}
+
+// Telegram's limits.
+const (
+	maxCallbackData = 64   // bytes of callback_data
+	maxText         = 4096 // characters (UTF-16 code units) of a message
+	maxAlert        = 200  // characters of a callback query answer
+)
+
+// callbackSep separates the step nonce from the option ID in callback data.
+const callbackSep = ":"
+
+// staleKey is the key of the reply the engine puts first in its answer to a
+// button from an older step; its Text is shown as an alert, the replies after
+// it (the current step) are sent as usual.
+const staleKey = "stale"
+
+// callbackData encodes a button's callback data: the nonce, then the option.
+func callbackData(nonce, option string) (string, error) {
+	if strings.Contains(nonce, callbackSep) {
+		return "", fmt.Errorf("telegram: nonce contains %q", callbackSep)
+	}
+	d := nonce + callbackSep + option
+	if len(d) > maxCallbackData {
+		return "", fmt.Errorf("telegram: callback data for option %q is %d bytes, over %d", option, len(d), maxCallbackData)
+	}
+	return d, nil
+}
+
+// parseCallback decodes callback data written by callbackData. Data without
+// a separator is an option without a nonce (the engine treats it as stale).
+func parseCallback(data string) (nonce, option string) {
+	n, o, ok := strings.Cut(data, callbackSep)
+	if !ok {
+		return "", data
+	}
+	return n, o
+}
+
+func bookerOf(chatID int64) booking.Booker {
+	return booking.Booker{Channel: booking.ChannelTelegram, ID: strconv.FormatInt(chatID, 10)}
+}
+
+// chatOf returns the chat an update belongs to, or false for kinds the bot
+// does not handle.
+func chatOf(u *tgbotapi.Update) (int64, bool) {
+	switch {
+	case u.Message != nil && u.Message.Chat != nil:
+		return u.Message.Chat.ID, true
+	case u.CallbackQuery != nil && u.CallbackQuery.Message != nil && u.CallbackQuery.Message.Chat != nil:
+		return u.CallbackQuery.Message.Chat.ID, true
+	}
+	return 0, false
+}
+
+// handle handles one update to the end: errors are logged here, where they
+// are handled, and never stop the next update.
+func (b *Bot) handle(ctx context.Context, u tgbotapi.Update) {
+	log := b.log.With("update_id", u.UpdateID)
+	defer func() {
+		// A panic would otherwise end the process, and Telegram would hand
+		// the same update to the next one: a crash loop. Its value may hold
+		// personal data, so only its type is logged.
+		if p := recover(); p != nil {
+			log.ErrorContext(ctx, "update handling panicked", "panic_type", fmt.Sprintf("%T", p))
+		}
+	}()
+	switch {
+	case u.Message != nil:
+		b.handleMessage(ctx, log, u.UpdateID, u.Message)
+	case u.CallbackQuery != nil:
+		b.handleCallback(ctx, log, u.UpdateID, u.CallbackQuery)
+	default:
+		log.DebugContext(ctx, "update ignored", "reason", "kind")
+	}
+}
+
+func (b *Bot) handleMessage(ctx context.Context, log *slog.Logger, updateID int, m *tgbotapi.Message) {
+	if m.Chat == nil || m.From == nil || m.From.IsBot {
+		log.DebugContext(ctx, "update ignored", "reason", "sender")
+		return
+	}
+	chatID := m.Chat.ID
+	log = log.With("chat_id", chatID)
+	if !m.Chat.IsPrivate() {
+		b.sendNotice(ctx, log, chatID, textPrivateOnly.in(locales.Match(m.From.LanguageCode)))
+		return
+	}
+	// In a private chat only the booker writes; a contact they share may be
+	// someone else's (the patient's), so its user_id is not checked.
+	if m.From.ID != chatID {
+		log.WarnContext(ctx, "update ignored", "reason", "sender_not_chat")
+		return
+	}
+	in := dialog.Input{LanguageHint: m.From.LanguageCode}
+	switch {
+	case m.Contact != nil && m.Contact.PhoneNumber != "":
+		in.Kind, in.Phone = dialog.InputContact, m.Contact.PhoneNumber
+	case m.Text != "":
+		in.Kind, in.Text = dialog.InputText, m.Text
+	default:
+		b.sendNotice(ctx, log, chatID, textUnsupported.in(locales.Match(m.From.LanguageCode)))
+		return
+	}
+	booker := bookerOf(chatID)
+	res, err := b.handler.Handle(ctx, bot.Update{Booker: booker, ID: strconv.Itoa(updateID), Input: in})
+	if err != nil {
+		log.ErrorContext(ctx, "handle update", "error", err)
+		return
+	}
+	replies := res.Replies
+	if res.Sensitive {
+		// The message holds the patient's identity document number or date
+		// of birth: it must not stay on a phone that others may use.
+		_, err := b.request(ctx, "deleteMessage", tgbotapi.NewDeleteMessage(chatID, m.MessageID))
+		switch {
+		case err == nil || errors.Is(err, ErrMessageGone):
+			notice := dialog.Reply{Key: "telegram.deleted", Text: textDeleted.in(res.Lang)}
+			replies = append([]dialog.Reply{notice}, replies...)
+		default:
+			log.ErrorContext(ctx, "delete sensitive message", "error", err)
+		}
+	}
+	b.deliver(ctx, log, booker, chatID, nil, false, replies, res.Lang)
+}
+
+func (b *Bot) handleCallback(ctx context.Context, log *slog.Logger, updateID int, q *tgbotapi.CallbackQuery) {
+	chatID, ok := chatOf(&tgbotapi.Update{CallbackQuery: q})
+	if !ok || q.From == nil {
+		b.answer(ctx, log, q.ID, "")
+		return
+	}
+	log = log.With("chat_id", chatID)
+	if !q.Message.Chat.IsPrivate() {
+		b.answer(ctx, log, q.ID, textPrivateOnly.in(locales.Match(q.From.LanguageCode)))
+		return
+	}
+	nonce, option := parseCallback(q.Data)
+	booker := bookerOf(chatID)
+	in := dialog.Input{Kind: dialog.InputOption, Option: option, Nonce: nonce, LanguageHint: q.From.LanguageCode}
+	res, err := b.handler.Handle(ctx, bot.Update{Booker: booker, ID: strconv.Itoa(updateID), Input: in})
+	if err != nil {
+		b.answer(ctx, log, q.ID, "")
+		log.ErrorContext(ctx, "handle update", "error", err)
+		return
+	}
+	replies := res.Replies
+	if len(replies) > 0 && replies[0].Key == staleKey {
+		// The current step comes as a new message: editing it into the old
+		// one would leave two live copies.
+		b.answer(ctx, log, q.ID, alertText(replies[0].Text, res.Lang))
+		b.deliver(ctx, log, booker, chatID, q.Message, false, replies[1:], res.Lang)
+		return
+	}
+	b.answer(ctx, log, q.ID, "")
+	b.deliver(ctx, log, booker, chatID, q.Message, true, replies, res.Lang)
+}
+
+// alertText is text fitted to a callback alert (200 characters), or the
+// adapter's own stale-button text when there is none.
+func alertText(text, lang string) string {
+	if text == "" {
+		return textStale.in(lang)
+	}
+	if r := []rune(text); len(r) > maxAlert {
+		return string(r[:maxAlert-1]) + "…"
+	}
+	return text
+}
+
+// answer answers a callback query: with alert shown as an alert, or with
+// nothing (which stops the button's spinner).
+func (b *Bot) answer(ctx context.Context, log *slog.Logger, queryID, alert string) {
+	cfg := tgbotapi.CallbackConfig{CallbackQueryID: queryID, Text: alert, ShowAlert: alert != ""}
+	if _, err := b.request(ctx, "answerCallbackQuery", cfg); err != nil {
+		log.WarnContext(ctx, "answer callback query", "error", err)
+	}
+}
+
+// sendNotice sends one of the adapter's own texts.
+func (b *Bot) sendNotice(ctx context.Context, log *slog.Logger, chatID int64, text string) {
+	cfg := tgbotapi.NewMessage(chatID, text)
+	if _, err := b.message(ctx, chatID, "sendMessage", cfg); err != nil {
+		log.ErrorContext(ctx, "send notice", "error", err)
+	}
+}
+
+// deliver sends the replies to chat. pressed is the message whose button
+// was pressed, or nil: when mayEdit, a first reply that replaces the prompt
+// is edited into it; otherwise its keyboard is removed, so that only the
+// newest prompt has live buttons. A booker who blocked the bot is forgotten
+// and sent nothing more.
+func (b *Bot) deliver(ctx context.Context, log *slog.Logger, booker booking.Booker, chatID int64, pressed *tgbotapi.Message, mayEdit bool, replies []dialog.Reply, lang string) {
+	if len(replies) == 0 {
+		// A duplicate: the pressed message may since have been edited into
+		// the live prompt, whose keyboard must stay.
+		return
+	}
+	edit := mayEdit && pressed != nil && replies[0].Replace && editable(replies[0])
+	if pressed != nil && !edit && pressed.ReplyMarkup != nil {
+		cfg := tgbotapi.NewEditMessageReplyMarkup(chatID, pressed.MessageID, tgbotapi.InlineKeyboardMarkup{})
+		cfg.ReplyMarkup = nil // no reply_markup: the keyboard goes
+		_, err := b.message(ctx, chatID, "editMessageReplyMarkup", cfg)
+		if b.blocked(ctx, log, booker, err) {
+			return
+		}
+		if err != nil && !errors.Is(err, ErrNotModified) && !errors.Is(err, ErrMessageGone) {
+			log.ErrorContext(ctx, "remove keyboard", "error", err)
+		}
+	}
+	for i, r := range replies {
+		var err error
+		if i == 0 && edit {
+			err = b.editReply(ctx, chatID, pressed.MessageID, r)
+			if errors.Is(err, ErrMessageGone) {
+				err = b.sendReply(ctx, chatID, r, lang)
+			}
+		} else {
+			err = b.sendReply(ctx, chatID, r, lang)
+		}
+		if b.blocked(ctx, log, booker, err) {
+			return
+		}
+		if err != nil {
+			log.ErrorContext(ctx, "send reply", "key", r.Key, "error", err)
+			if ctx.Err() != nil {
+				return
+			}
+		}
+	}
+}
+
+// blocked reports whether err says the booker blocked the bot, and if so
+// forgets their session.
+func (b *Bot) blocked(ctx context.Context, log *slog.Logger, booker booking.Booker, err error) bool {
+	if !errors.Is(err, ErrForbidden) {
+		return false
+	}
+	log.InfoContext(ctx, "booker blocked the bot; forgetting the session")
+	if b.forgetter != nil {
+		if err := b.forgetter.Forget(ctx, booker); err != nil {
+			log.ErrorContext(ctx, "forget blocked booker", "error", err)
+		}
+	}
+	return true
+}
+
+// editable reports whether r can be edited into an earlier message: one
+// message's worth of text, with at most an inline keyboard.
+func editable(r dialog.Reply) bool {
+	return r.Text != "" && !r.AskContact && utf16Len(r.Text) <= maxText
+}
+
+// inlineKeyboard renders r's options, one button a row, or returns nil.
+func inlineKeyboard(r dialog.Reply) (*tgbotapi.InlineKeyboardMarkup, error) {
+	if len(r.Options) == 0 {
+		return nil, nil
+	}
+	rows := make([][]tgbotapi.InlineKeyboardButton, len(r.Options))
+	for i, o := range r.Options {
+		data, err := callbackData(r.Nonce, o.ID)
+		if err != nil {
+			return nil, err
+		}
+		rows[i] = tgbotapi.NewInlineKeyboardRow(tgbotapi.NewInlineKeyboardButtonData(o.Label, data))
+	}
+	kb := tgbotapi.NewInlineKeyboardMarkup(rows...)
+	return &kb, nil
+}
+
+// markup is the reply_markup of r's (last) message: the options, else a
+// contact-sharing keyboard where a phone number is asked, else the removal
+// of any such keyboard left from an earlier step.
+func markup(r dialog.Reply, lang string) (any, error) {
+	kb, err := inlineKeyboard(r)
+	switch {
+	case err != nil:
+		return nil, err
+	case kb != nil:
+		return kb, nil
+	case r.AskContact:
+		// One-time: it hides once used; typing a number still works.
+		m := tgbotapi.NewOneTimeReplyKeyboard(tgbotapi.NewKeyboardButtonRow(
+			tgbotapi.NewKeyboardButtonContact(textShareContact.in(lang))))
+		m.ResizeKeyboard = true
+		return m, nil
+	}
+	return tgbotapi.NewRemoveKeyboard(false), nil
+}
+
+func (b *Bot) editReply(ctx context.Context, chatID int64, messageID int, r dialog.Reply) error {
+	kb, err := inlineKeyboard(r)
+	if err != nil {
+		return err
+	}
+	cfg := tgbotapi.NewEditMessageText(chatID, messageID, r.Text)
+	cfg.ReplyMarkup = kb // nil removes the old keyboard
+	if _, err := b.message(ctx, chatID, "editMessageText", cfg); err != nil && !errors.Is(err, ErrNotModified) {
+		return err
+	}
+	return b.sendAttachments(ctx, chatID, r)
+}
+
+func (b *Bot) sendReply(ctx context.Context, chatID int64, r dialog.Reply, lang string) error {
+	mk, err := markup(r, lang)
+	if err != nil {
+		return err
+	}
+	if r.Text == "" && (len(r.Options) > 0 || r.AskContact) {
+		return fmt.Errorf("telegram: reply %q has a keyboard but no text", r.Key)
+	}
+	chunks := splitText(r.Text, maxText)
+	for i, c := range chunks {
+		cfg := tgbotapi.NewMessage(chatID, c)
+		if i == len(chunks)-1 {
+			cfg.ReplyMarkup = mk
+		}
+		if _, err := b.message(ctx, chatID, "sendMessage", cfg); err != nil {
+			return err
+		}
+	}
+	return b.sendAttachments(ctx, chatID, r)
+}
+
+// sendAttachments sends r's calendar file as a document and its place as a
+// venue, or as text when only its address is known.
+func (b *Bot) sendAttachments(ctx context.Context, chatID int64, r dialog.Reply) error {
+	if f := r.Calendar; f != nil {
+		cfg := tgbotapi.NewDocument(chatID, tgbotapi.FileBytes{Name: f.Name, Bytes: f.Data})
+		if _, err := b.message(ctx, chatID, "sendDocument", cfg); err != nil {
+			return err
+		}
+	}
+	l := r.Location
+	if l == nil {
+		return nil
+	}
+	var c tgbotapi.Chattable
+	method := "sendVenue"
+	switch {
+	case l.Lat != 0 || l.Lng != 0:
+		address := l.Address
+		if address == "" {
+			address = l.Name // Telegram requires one
+		}
+		c = tgbotapi.NewVenue(chatID, l.Name, address, l.Lat, l.Lng)
+	case l.Address != "":
+		c, method = tgbotapi.NewMessage(chatID, l.Name+"\n"+l.Address), "sendMessage"
+	default:
+		return nil // nothing to show beyond the name the reply gave
+	}
+	_, err := b.message(ctx, chatID, method, c)
+	return err
+}
