@@ -1,0 +1,301 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/clinicbot/clinicbot/bot"
+	"github.com/clinicbot/clinicbot/bot/telegram"
+	"github.com/clinicbot/clinicbot/dialog"
+	"github.com/clinicbot/clinicbot/dialog/redisstore"
+	"github.com/clinicbot/clinicbot/internal/console"
+	"github.com/clinicbot/clinicbot/internal/health"
+	"github.com/clinicbot/clinicbot/internal/metrics"
+)
+
+// maintenanceEvery is how often serve tops up the schedule and purges
+// personal data past the retention.
+const maintenanceEvery = 6 * time.Hour
+
+// app is the booking core with the conversation on top: what every
+// channel shares.
+type app struct {
+	*core
+	router *bot.Router
+}
+
+func redisOptions(url string) (*redis.Options, error) { return redisstore.ClientOptions(url) }
+
+// openApp opens the core, makes sure there are clinics and a schedule,
+// and builds the engine and router over the configured session store.
+func (e *env) openApp(ctx context.Context, m *metrics.Metrics) (*app, error) {
+	c, err := e.openCore(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{core: c}
+	if err := a.build(ctx, e); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *app) build(ctx context.Context, e *env) error {
+	added, err := fillSchedule(ctx, a.store, e.now(), e.cfg.ScheduleDays)
+	if err != nil {
+		return fmt.Errorf("schedule: %w", err)
+	}
+	if added > 0 {
+		e.log.Info("schedule generated", "slots_added", added, "days", e.cfg.ScheduleDays)
+	}
+
+	var sessions dialog.SessionStore
+	var coord bot.Coordinator
+	if e.cfg.RedisURL != "" {
+		if err := a.openRedis(ctx, e.cfg.RedisURL.Reveal(), e.log); err != nil {
+			return err
+		}
+		rs := redisstore.New(a.rdb, redisstore.Options{
+			Sealer: a.protector,
+			Idle:   e.cfg.SessionTTL,
+			Logger: e.log.With("component", "redisstore"),
+		})
+		sessions, coord = rs, rs
+	} else {
+		ms := dialog.NewMemoryStore(e.now, e.cfg.SessionTTL)
+		sessions, coord = ms, bot.NewMemoryCoordinator(ms, e.now)
+	}
+	engine, err := dialog.New(a.svc, sessions, dialog.Options{Logger: e.log.With("component", "dialog")})
+	if err != nil {
+		return err
+	}
+	opts := bot.Options{Logger: e.log}
+	if a.metrics != nil {
+		opts.Metrics = a.metrics
+	}
+	a.router = bot.NewRouter(engine, coord, opts)
+	return nil
+}
+
+// Close stops the router, waits for the updates it accepted, and closes
+// the stores.
+func (a *app) Close() error {
+	if a.router != nil {
+		a.router.Close()
+		a.router.Wait()
+	}
+	return a.core.Close()
+}
+
+// chat is the terminal conversation.
+func (e *env) chat(ctx context.Context, args []string) error {
+	fs := e.flags("chat")
+	lang := fs.String("lang", e.cfg.Lang, "the conversation's language: zh-HK, en or zh-CN")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	return e.chatIn(ctx, *lang)
+}
+
+func (e *env) chatIn(ctx context.Context, lang string) error {
+	if !validLang(lang) {
+		return usagef("--lang %q: want zh-HK, en or zh-CN", lang)
+	}
+	a, err := e.openApp(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	c := &console.Chat{Handler: a.router, Lang: lang, In: e.stdin, Out: e.stdout, Now: e.now}
+	return c.Run(ctx)
+}
+
+// serve serves the configured chat networks until ctx ends, then shuts
+// down in order: stop taking updates, finish those in hand, close the
+// stores. With no chat network configured it chats in the terminal.
+func (e *env) serve(ctx context.Context, args []string) error {
+	fs := e.flags("serve")
+	lang := fs.String("lang", e.cfg.Lang, "the terminal chat's language, when no chat network is configured")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if !e.cfg.Serves() {
+		return e.chatIn(ctx, *lang)
+	}
+	log := e.log
+	log.Info("starting", "config", e.cfg)
+	m := metrics.New()
+	a, err := e.openApp(ctx, m)
+	if err != nil {
+		return err
+	}
+	closed := false
+	defer func() {
+		if !closed {
+			a.Close()
+		}
+	}()
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	mux.HandleFunc("GET /healthz", health.Live)
+	mux.Handle("GET /readyz", &health.Checker{Checks: a.checks(), Timeout: 2 * time.Second, Logger: log.With("component", "health")})
+
+	// Every long-running part runs in its own goroutine owned by this
+	// function; the first to fail stops the rest.
+	ctx, cancel := context.WithCancelCause(ctx)
+	var wg sync.WaitGroup
+	// On an early return, stop what started before the stores close.
+	defer func() { cancel(nil); wg.Wait() }()
+	fail := func(err error) {
+		if err != nil && ctx.Err() == nil {
+			cancel(err)
+		}
+	}
+
+	if e.cfg.TelegramToken != "" {
+		tg, err := telegram.New(telegram.Options{
+			Token:         telegram.Token(e.cfg.TelegramToken.Reveal()),
+			Endpoint:      e.cfg.TelegramAPIEndpoint,
+			Handler:       a.router,
+			Forgetter:     a.router,
+			Logger:        log,
+			UpdateTimeout: e.cfg.UpdateTimeout,
+		})
+		if err != nil {
+			return err
+		}
+		if err := startTelegram(ctx, tg, e.cfg.TelegramWebhookURL, e.cfg.TelegramWebhookSecret.Reveal()); err != nil {
+			return err
+		}
+		if e.cfg.Webhook() {
+			u, _ := url.Parse(e.cfg.TelegramWebhookURL) // checked by config.Load
+			path := u.Path
+			if path == "" {
+				path = "/"
+			}
+			mux.Handle("POST "+path, tg.WebhookHandler(e.cfg.TelegramWebhookSecret.Reveal()))
+			log.Info("telegram webhook", "path", path)
+		} else {
+			wg.Go(func() { fail(tg.Poll(ctx)) })
+			log.Info("telegram polling")
+		}
+	}
+	if e.cfg.WhatsAppEnabled {
+		if err := e.startWhatsApp(ctx, a, &wg, fail); err != nil {
+			return err
+		}
+	}
+
+	srv := &http.Server{
+		Addr:              e.cfg.HTTPAddr,
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	ln, err := net.Listen("tcp", e.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("http: %w", err)
+	}
+	log.Info("http listening", "addr", ln.Addr().String())
+	wg.Go(func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			fail(fmt.Errorf("http: %w", err))
+		}
+	})
+	wg.Go(func() { e.maintain(ctx, a) })
+
+	<-ctx.Done()
+	cause := context.Cause(ctx)
+	log.Info("shutting down")
+	// Stop taking updates: the webhook first (Shutdown waits for the calls
+	// in hand), the pollers and WhatsApp with ctx; then the router finishes
+	// what it accepted and the stores close.
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.ShutdownTimeout)
+	defer scancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("http shutdown", "error", err)
+	}
+	wg.Wait()
+	closed = true
+	if err := a.Close(); err != nil {
+		log.Warn("close", "error", err)
+	}
+	log.Info("stopped")
+	if cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
+	}
+	return nil
+}
+
+// startTelegram checks the token, sets the command menu and, in webhook
+// mode, points Telegram at the webhook.
+func startTelegram(ctx context.Context, tg *telegram.Bot, webhookURL, secret string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := tg.Check(ctx); err != nil {
+		return fmt.Errorf("telegram: %w", err)
+	}
+	if err := tg.SetCommands(ctx); err != nil {
+		return err
+	}
+	if webhookURL != "" {
+		if err := tg.SetWebhook(ctx, webhookURL, secret); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// maintain tops up the schedule and purges personal data past the
+// retention, at start and then every maintenanceEvery, until ctx ends.
+func (e *env) maintain(ctx context.Context, a *app) {
+	log := e.log.With("component", "maintenance")
+	t := time.NewTicker(maintenanceEvery)
+	defer t.Stop()
+	for {
+		now := e.now()
+		if n, err := a.store.Purge(ctx, now.Add(-e.cfg.Retention.Duration())); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			log.Error("purge failed", "error", err)
+		} else if n > 0 {
+			log.Info("personal data purged", "bookings", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := fillSchedule(ctx, a.store, e.now(), e.cfg.ScheduleDays); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			log.Error("schedule top-up failed", "error", err)
+		} else if n > 0 {
+			log.Info("schedule generated", "slots_added", n)
+		}
+	}
+}
+
+func validLang(lang string) bool {
+	switch lang {
+	case "zh-HK", "en", "zh-CN":
+		return true
+	}
+	return false
+}

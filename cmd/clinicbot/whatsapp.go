@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/clinicbot/clinicbot/bot/whatsapp"
+)
+
+// whatsAppLeaseTTL is how long a crashed replica keeps the WhatsApp
+// connection's lease; the adapter renews it every 10 seconds.
+const whatsAppLeaseTTL = 30 * time.Second
+
+// startWhatsApp connects the linked device and serves it in a goroutine
+// that wg owns; fail receives the reason it stopped for good. With Redis
+// the replicas share one lease, so only one holds the connection.
+func (e *env) startWhatsApp(ctx context.Context, a *app, wg *sync.WaitGroup, fail func(error)) error {
+	dialect, dsn := e.cfg.WhatsAppDB()
+	container, err := whatsapp.OpenDeviceStore(ctx, dialect, dsn, e.log)
+	if err != nil {
+		return err
+	}
+	cli, err := whatsapp.NewClient(ctx, container, e.log)
+	if err != nil {
+		container.Close()
+		if errors.Is(err, whatsapp.ErrNotLoggedIn) {
+			return fmt.Errorf("WHATSAPP_ENABLED is set but no device is linked: %w", err)
+		}
+		return err
+	}
+	opts := whatsapp.Options{
+		Handler:        a.router,
+		Log:            e.log,
+		MessageTimeout: e.cfg.UpdateTimeout,
+	}
+	if a.rdb != nil {
+		opts.Lease = whatsapp.NewRedisLease(a.rdb, "clinicbot:whatsapp:lease", whatsAppLeaseTTL)
+	}
+	adapter := whatsapp.New(whatsapp.Wrap(cli), opts)
+	wg.Go(func() {
+		defer container.Close()
+		fail(adapter.Run(ctx))
+	})
+	e.log.Info("whatsapp serving")
+	return nil
+}
