@@ -30,7 +30,7 @@ func TestLoadDefaults(t *testing.T) {
 		BookingLead:       30 * time.Minute,
 		BookingWindowDays: 3,
 		ScheduleDays:      14,
-		SessionTTL:        30 * time.Minute,
+		SessionTTL:        15 * time.Minute,
 		UpdateTimeout:     30 * time.Second,
 		ShutdownTimeout:   20 * time.Second,
 	}
