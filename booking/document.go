@@ -44,6 +44,27 @@ func ParseHKID(s string) (Document, error) {
 	return Document{Type: DocumentHKID, Number: prefix + digits + check}, nil
 }
 
+// NewHKID completes an HKID number with its check character: prefix is one
+// or two letters and digits six decimal digits. Test data and load tools use
+// it to make numbers that ParseHKID accepts.
+func NewHKID(prefix, digits string) (Document, error) {
+	prefix = strings.ToUpper(prefix)
+	if len(prefix) < 1 || len(prefix) > 2 || len(digits) != 6 {
+		return Document{}, &ValidationError{Field: "hkid", Reason: ReasonFormat}
+	}
+	for i := 0; i < len(prefix); i++ {
+		if !isUpper(prefix[i]) {
+			return Document{}, &ValidationError{Field: "hkid", Reason: ReasonFormat}
+		}
+	}
+	for i := 0; i < len(digits); i++ {
+		if !isDigit(digits[i]) {
+			return Document{}, &ValidationError{Field: "hkid", Reason: ReasonFormat}
+		}
+	}
+	return Document{Type: DocumentHKID, Number: prefix + digits + string(hkidCheck(prefix, digits))}, nil
+}
+
 // hkidCheck returns the check character of an HKID whose prefix is one or
 // two upper-case letters and digits six decimal digits. A one-letter prefix
 // is padded on the left with a space, worth 36; A–Z are worth 10–35. The

@@ -240,3 +240,37 @@ func TestPersonalDataNotLogged(t *testing.T) {
 		}
 	}
 }
+
+func TestNewHKID(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		prefix, digits string
+		want           string // Display(), or "" when refused
+	}{
+		{"A", "123456", "A123456(3)"},
+		{"ab", "123456", "AB123456(9)"},
+		{"CA", "182361", "CA182361(1)"},
+		{"Z", "437626", "Z437626(A)"},
+		{"", "123456", ""},
+		{"ABC", "123456", ""},
+		{"1", "123456", ""},
+		{"A", "12345", ""},
+		{"A", "12345X", ""},
+	}
+	for _, tt := range tests {
+		doc, err := NewHKID(tt.prefix, tt.digits)
+		if tt.want == "" {
+			if err == nil {
+				t.Errorf("NewHKID(%q, %q) = %v, want an error", tt.prefix, tt.digits, doc.Display())
+			}
+			continue
+		}
+		if err != nil || doc.Display() != tt.want {
+			t.Errorf("NewHKID(%q, %q) = %q, %v; want %q", tt.prefix, tt.digits, doc.Display(), err, tt.want)
+			continue
+		}
+		if back, err := ParseHKID(doc.Display()); err != nil || back != doc {
+			t.Errorf("ParseHKID(%q) = %v, %v; want %v", doc.Display(), back, err, doc)
+		}
+	}
+}

@@ -104,3 +104,12 @@ func ExampleGenerateSlots() {
 	// clinic wan-tsui 2024-06-15 09:00–09:15 (4 places)
 	// video           2024-06-15 09:15–09:30 (6 places)
 }
+
+func ExampleNewHKID() {
+	doc, err := booking.NewHKID("A", "123456")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(doc.Display())
+	// Output: A123456(3)
+}
