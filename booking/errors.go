@@ -32,6 +32,13 @@ var (
 	ErrTooManyAttempts = errors.New("too many failed verifications")
 	// ErrConflict: a concurrent change won; the caller may retry.
 	ErrConflict = errors.New("conflict")
+	// ErrUnavailable: the store could not be reached (refused, timed out,
+	// connection lost, server shutting down); the caller may retry, and the
+	// store recovers by itself once it is reachable again. The call changed
+	// nothing, except when the connection was lost while a commit was in
+	// flight: then the outcome is unknown, which an idempotency key makes
+	// safe to retry (Book).
+	ErrUnavailable = errors.New("store unavailable")
 )
 
 // Reason is a machine code for why input was refused or a rule failed.

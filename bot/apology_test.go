@@ -24,8 +24,8 @@ func TestCatalogApology(t *testing.T) {
 			if res := apology(lang, "no.such.key"); res.Replies[0].Key != bot.KeyInternal {
 				t.Errorf("apology(%s, no.such.key) key = %q, want %q", lang, res.Replies[0].Key, bot.KeyInternal)
 			}
-			if !cat.Has(lang, bot.KeyUnavailable) {
-				t.Logf("catalog %s lacks %s: bookers are told %s instead", lang, bot.KeyUnavailable, bot.KeyInternal)
+			if res := apology(lang, bot.KeyUnavailable); res.Replies[0].Key != bot.KeyUnavailable {
+				t.Errorf("apology(%s, %s) key = %q: the catalog lacks it", lang, bot.KeyUnavailable, res.Replies[0].Key)
 			}
 		})
 	}

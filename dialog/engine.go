@@ -122,9 +122,11 @@ func (e *Engine) Handle(ctx context.Context, booker booking.Booker, in Input) (R
 }
 
 // Step answers in and updates s accordingly, without any session store I/O.
-// It fails only when ctx ends; an unexpected error of the booking service
-// is logged once, leaves s as it was and is answered with a localized
-// "something went wrong, nothing was changed".
+// It fails only when ctx ends. An unexpected error of the booking service
+// leaves s as it was and is logged once: a store that cannot be reached
+// (booking.ErrUnavailable) at Warn and answered with a localized
+// "temporarily unavailable, please try again", anything else at Error and
+// answered with "something went wrong, nothing was changed".
 func (e *Engine) Step(ctx context.Context, booker booking.Booker, s *Session, in Input) (Result, error) {
 	if err := ctx.Err(); err != nil {
 		return Result{}, fmt.Errorf("dialog: step: %w", err)
@@ -137,10 +139,15 @@ func (e *Engine) Step(ctx context.Context, booker booking.Booker, s *Session, in
 		if ctx.Err() != nil {
 			return Result{}, fmt.Errorf("dialog: step: %w", err)
 		}
-		e.log.LogAttrs(ctx, slog.LevelError, "conversation step failed",
+		key, retry := failureKey(err)
+		level, msg := slog.LevelError, "conversation step failed"
+		if retry {
+			level, msg = slog.LevelWarn, "conversation step failed; booking store unavailable"
+		}
+		e.log.LogAttrs(ctx, level, msg,
 			slog.String("state", before.State), slog.Any("booker", booker), slog.Any("error", err))
 		t = e.newTurn(ctx, booker, s, in)
-		t.say("err.internal", nil)
+		t.say(key, nil)
 		if s.State != "" {
 			if err := t.prompt(); err != nil {
 				// The store is still failing: the apology stands alone.

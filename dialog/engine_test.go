@@ -16,6 +16,7 @@ import (
 	"github.com/clinicbot/clinicbot/booking"
 	"github.com/clinicbot/clinicbot/dialog"
 	"github.com/clinicbot/clinicbot/dialog/dialogtest"
+	"github.com/clinicbot/clinicbot/locales"
 )
 
 var booker = booking.Booker{Channel: booking.ChannelTelegram, ID: "42"}
@@ -100,9 +101,11 @@ func TestBackRestoresAnswers(t *testing.T) {
 	}
 }
 
-// failingStore fails QuotaCounts: an unexpected error of the store.
+// failingStore fails QuotaCounts with err while fail is set: an
+// unexpected error of the store.
 type failingStore struct {
 	booking.Store
+	err  error
 	fail atomic.Bool
 }
 
@@ -110,53 +113,72 @@ var errBroken = errors.New("disk on fire")
 
 func (f *failingStore) QuotaCounts(ctx context.Context, from, to time.Time) ([]booking.QuotaCount, error) {
 	if f.fail.Load() {
-		return nil, errBroken
+		return nil, f.err
 	}
 	return f.Store.QuotaCounts(ctx, from, to)
 }
 
 // TestUnexpectedError: an unmapped error is answered "something went
-// wrong, nothing was changed", leaves the session as it was and is logged
-// once, without personal data.
+// wrong, nothing was changed", an unreachable store "temporarily
+// unavailable, please try again"; either leaves the session as it was and
+// is logged once, without personal data, and the same answer succeeds once
+// the store is back.
 func TestUnexpectedError(t *testing.T) {
-	var failing *failingStore
-	cfg := sqliteConfig
-	cfg.NewBookingStore = func(t testing.TB) booking.Store {
-		failing = &failingStore{Store: sqliteConfig.NewBookingStore(t)}
-		return failing
+	tests := []struct {
+		name    string
+		err     error
+		key     string
+		level   string
+		logHold string
+	}{
+		{"Broken", errBroken, "err.internal", "ERROR", errBroken.Error()},
+		{"Unavailable", fmt.Errorf("postgres: quota counts: %w (%w)", booking.ErrUnavailable, errBroken), "err.unavailable", "WARN", booking.ErrUnavailable.Error()},
 	}
-	env := dialogtest.NewEnv(t, cfg, dialogtest.DefaultSchedule())
-	var logs bytes.Buffer
-	e, err := dialog.New(env.Service, env.Sessions, dialog.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Now: env.Clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &dialog.Session{}
-	say(t, e, s, toOffer[:7]...) // at consent
-	before := *s
-	failing.fail.Store(true)
-	res := say(t, e, s, "[ok]")
-	if got := res.Replies[0].Key; got != "err.internal" {
-		t.Errorf("reply to a failing store = %q, want err.internal", got)
-	}
-	if diff := cmp.Diff(before, *s, cmpIgnoreUpdated); diff != "" {
-		t.Errorf("session changed by a failed step (-before +after):\n%s", diff)
-	}
-	if n := strings.Count(logs.String(), "\n"); n != 1 {
-		t.Errorf("failed step logged %d records, want 1:\n%s", n, logs.String())
-	}
-	for _, secret := range []string{"A123456", "1970", "91234567"} {
-		if strings.Contains(logs.String(), secret) {
-			t.Errorf("log holds personal data %q: %s", secret, logs.String())
-		}
-	}
-	if !strings.Contains(logs.String(), errBroken.Error()) {
-		t.Errorf("log lacks the error: %s", logs.String())
-	}
-	failing.fail.Store(false)
-	say(t, e, s, "[ok]")
-	if s.State != "a_service" {
-		t.Errorf("state after the store recovered = %q, want a_service", s.State)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var failing *failingStore
+			cfg := sqliteConfig
+			cfg.NewBookingStore = func(t testing.TB) booking.Store {
+				failing = &failingStore{Store: sqliteConfig.NewBookingStore(t), err: tt.err}
+				return failing
+			}
+			env := dialogtest.NewEnv(t, cfg, dialogtest.DefaultSchedule())
+			var logs bytes.Buffer
+			e, err := dialog.New(env.Service, env.Sessions, dialog.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Now: env.Clock.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := &dialog.Session{}
+			say(t, e, s, toOffer[:7]...) // at consent
+			before := *s
+			failing.fail.Store(true)
+			res := say(t, e, s, "[ok]")
+			if got, want := res.Replies[0].Text, locales.MustLoad().Text(locales.Default, tt.key, nil); res.Replies[0].Key != tt.key || got != want {
+				t.Errorf("reply to a failing store = %s %q, want %s %q", res.Replies[0].Key, got, tt.key, want)
+			}
+			if diff := cmp.Diff(before, *s, cmpIgnoreUpdated); diff != "" {
+				t.Errorf("session changed by a failed step (-before +after):\n%s", diff)
+			}
+			if n := strings.Count(logs.String(), "\n"); n != 1 {
+				t.Errorf("failed step logged %d records, want 1:\n%s", n, logs.String())
+			}
+			if want := `"level":"` + tt.level + `"`; !strings.Contains(logs.String(), want) {
+				t.Errorf("log record is not at %s: %s", tt.level, logs.String())
+			}
+			for _, secret := range []string{"A123456", "1970", "91234567"} {
+				if strings.Contains(logs.String(), secret) {
+					t.Errorf("log holds personal data %q: %s", secret, logs.String())
+				}
+			}
+			if !strings.Contains(logs.String(), tt.logHold) {
+				t.Errorf("log lacks the error: %s", logs.String())
+			}
+			failing.fail.Store(false)
+			say(t, e, s, "[ok]")
+			if s.State != "a_service" {
+				t.Errorf("state after the store recovered = %q, want a_service", s.State)
+			}
+		})
 	}
 }
 

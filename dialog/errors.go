@@ -11,23 +11,45 @@ import (
 // of what the booker is told. It is the only place where errors become
 // words; an error it does not know is "something went wrong, nothing was
 // changed" (err.internal), logged once by Step.
+//
+// A retry entry is not an outcome of the step but a failure to take it:
+// Step leaves the session as it was and tells the booker key, so that the
+// same answer given again can succeed.
 var errorKeys = []struct {
 	target error
 	key    string
+	retry  bool
 }{
-	{booking.ErrNotFound, "err.not_found"},
-	{booking.ErrSlotTaken, "err.slot_taken"},
-	{booking.ErrQuotaFull, "err.quota_full"},
-	{booking.ErrSlotUnavailable, "err.slot_unavailable"},
-	{booking.ErrAlreadyBooked, "already.booked.hidden"},
-	{booking.ErrNotEligible, "video.ineligible.age"},
-	{booking.ErrAppointmentStarted, "err.appointment_started"},
-	{booking.ErrTooManyAttempts, "err.cooldown"},
+	{target: booking.ErrNotFound, key: "err.not_found"},
+	{target: booking.ErrSlotTaken, key: "err.slot_taken"},
+	{target: booking.ErrQuotaFull, key: "err.quota_full"},
+	{target: booking.ErrSlotUnavailable, key: "err.slot_unavailable"},
+	{target: booking.ErrAlreadyBooked, key: "already.booked.hidden"},
+	{target: booking.ErrNotEligible, key: "video.ineligible.age"},
+	{target: booking.ErrAppointmentStarted, key: "err.appointment_started"},
+	{target: booking.ErrTooManyAttempts, key: "err.cooldown"},
+	{target: booking.ErrUnavailable, key: "err.unavailable", retry: true},
+}
+
+// failureKey returns the locale key that answers an error Step did not
+// handle: the key of a retry entry err matches (retry true), or
+// err.internal.
+func failureKey(err error) (key string, retry bool) {
+	for _, m := range errorKeys {
+		if m.retry && errors.Is(err, m.target) {
+			return m.key, true
+		}
+	}
+	return "err.internal", false
 }
 
 // errorMessage returns the locale key and arguments that tell the booker
-// about err, and false for an error that is not an expected outcome.
+// about err, and false for an error that is not an expected outcome (a
+// retry entry included: it goes back to Step).
 func (t *turn) errorMessage(err error) (string, map[string]any, bool) {
+	if _, retry := failureKey(err); retry {
+		return "", nil, false
+	}
 	var v *booking.ValidationError
 	if errors.As(err, &v) {
 		key := "invalid." + v.Field + "." + string(v.Reason)

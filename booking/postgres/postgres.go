@@ -5,18 +5,23 @@
 // single conditional UPDATE (taken < capacity, backed by a CHECK), one active
 // booking per patient is a partial unique index, and an idempotency key is a
 // unique index. Driver errors become booking errors in one function,
-// translate.
+// translate, which every Store method's error passes through; a server
+// that cannot be reached is booking.ErrUnavailable.
 package postgres
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/puddle/v2"
 
 	"github.com/clinicbot/clinicbot/booking"
 )
@@ -29,7 +34,12 @@ const (
 	MaxConnIdleTime   = 5 * time.Minute
 	MaxConnLifetime   = time.Hour
 	HealthCheckPeriod = 30 * time.Second
-	ConnectTimeout    = 5 * time.Second
+	// ConnectTimeout bounds one connection attempt (dial and startup). A
+	// server that accepts nothing, or accepts and then hangs, must fail the
+	// attempt with booking.ErrUnavailable before the booker's 2 s for a
+	// "temporarily unavailable" answer are up; a healthy server on the
+	// local network answers in milliseconds.
+	ConnectTimeout = 1500 * time.Millisecond
 	// StatementTimeout bounds every statement on the server; a booking
 	// transaction holds row locks, so none may run away.
 	StatementTimeout = 10 * time.Second
@@ -99,11 +109,9 @@ func Configure(cfg *pgxpool.Config) {
 }
 
 // Ping checks the database is reachable.
-func (s *Store) Ping(ctx context.Context) error {
-	if err := s.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("postgres: ping: %w", err)
-	}
-	return nil
+func (s *Store) Ping(ctx context.Context) (err error) {
+	defer wrap(&err, "ping")
+	return s.pool.Ping(ctx)
 }
 
 // Close closes the pool if Open created it.
@@ -121,47 +129,95 @@ const (
 	codeCheckViolation       = "23514"
 	codeSerializationFailure = "40001"
 	codeDeadlockDetected     = "40P01"
+	classConnectionException = "08"    // the connection failed or was refused
+	codeAdminShutdown        = "57P01" // the server is shutting down
+	codeCrashShutdown        = "57P02" // another server process crashed
+	codeCannotConnectNow     = "57P03" // starting up, shutting down, recovering
 )
 
 // errReplay reports a unique violation on the idempotency key: a concurrent
 // request with the same key won, and its booking is the answer.
 var errReplay = errors.New("idempotency key already used")
 
+// wrap prefixes a Store method's error with its origin and translates it;
+// every public method defers it over its named error result, so no path
+// escapes translation.
+func wrap(err *error, format string, args ...any) {
+	if *err != nil {
+		*err = fmt.Errorf("postgres: %s: %w", fmt.Sprintf(format, args...), translate(*err))
+	}
+}
+
 // translate turns a driver error into a booking error, keeping the driver
-// error in the chain. Errors that are not PostgreSQL errors pass unchanged.
+// error in the chain. A context's own cancellation and errors that are
+// neither PostgreSQL's nor the connection's pass unchanged.
 func translate(err error) error {
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) {
+	if errors.Is(err, context.Canceled) {
 		return err
 	}
-	var domain error
+	var (
+		pgErr  *pgconn.PgError
+		domain error
+	)
+	if errors.As(err, &pgErr) {
+		domain = pgDomain(pgErr)
+	}
+	if domain == nil && unreachable(err) {
+		domain = booking.ErrUnavailable
+	}
+	if domain == nil {
+		return err
+	}
+	return fmt.Errorf("%w (%w)", domain, err)
+}
+
+// pgDomain is the booking error for an error the server reported, or nil.
+func pgDomain(pgErr *pgconn.PgError) error {
 	switch pgErr.Code {
 	case codeUniqueViolation:
 		switch pgErr.ConstraintName {
 		case "bookings_patient_active":
-			domain = &booking.AlreadyBookedError{}
+			return &booking.AlreadyBookedError{}
 		case "bookings_idempotency_key":
-			domain = errReplay
-		case "bookings_reference_key":
-			domain = booking.ErrConflict
-		default:
-			domain = booking.ErrConflict
+			return errReplay
+		default: // bookings_reference_key among others
+			return booking.ErrConflict
 		}
 	case codeCheckViolation:
 		switch pgErr.ConstraintName {
 		case "slots_taken_check":
-			domain = &booking.ValidationError{Field: "capacity", Reason: booking.ReasonImpossible}
+			return &booking.ValidationError{Field: "capacity", Reason: booking.ReasonImpossible}
 		default:
-			domain = &booking.ValidationError{Field: pgErr.ConstraintName, Reason: booking.ReasonFormat}
+			return &booking.ValidationError{Field: pgErr.ConstraintName, Reason: booking.ReasonFormat}
 		}
 	case codeForeignKeyViolation:
-		domain = booking.ErrNotFound
+		return booking.ErrNotFound
 	case codeSerializationFailure, codeDeadlockDetected:
-		domain = booking.ErrConflict
-	default:
-		return err
+		return booking.ErrConflict
+	case codeAdminShutdown, codeCrashShutdown, codeCannotConnectNow:
+		return booking.ErrUnavailable
 	}
-	return fmt.Errorf("%w (%w)", domain, err)
+	if strings.HasPrefix(pgErr.Code, classConnectionException) {
+		return booking.ErrUnavailable
+	}
+	return nil
+}
+
+// unreachable reports whether err says the server could not be reached or
+// the connection was lost, as pgx v5 reports it: a failed connection
+// attempt (*pgconn.ConnectError), a timeout (pgconn.Timeout, which covers
+// a deadline that ran out while waiting on the server), a network error, a
+// connection cut mid-message (io.EOF, io.ErrUnexpectedEOF), a connection
+// pgx had already closed (pgconn.ErrConnClosed) or a closed pool
+// (puddle.ErrClosedPool, which pgxpool returns unwrapped).
+func unreachable(err error) bool {
+	var (
+		connectErr *pgconn.ConnectError
+		netErr     net.Error
+	)
+	return errors.As(err, &connectErr) || pgconn.Timeout(err) || errors.As(err, &netErr) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, puddle.ErrClosedPool)
 }
 
 func retryable(err error) bool {

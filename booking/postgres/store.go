@@ -22,7 +22,8 @@ type querier interface {
 }
 
 // SaveClinics inserts or updates clinics by ID, all or none.
-func (s *Store) SaveClinics(ctx context.Context, clinics []booking.Clinic) error {
+func (s *Store) SaveClinics(ctx context.Context, clinics []booking.Clinic) (err error) {
+	defer wrap(&err, "save clinics")
 	for _, c := range clinics {
 		if c.ID == "" {
 			return &booking.ValidationError{Field: "clinic", Reason: booking.ReasonEmpty}
@@ -31,7 +32,7 @@ func (s *Store) SaveClinics(ctx context.Context, clinics []booking.Clinic) error
 			return &booking.ValidationError{Field: "region", Reason: booking.ReasonFormat}
 		}
 	}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
 		batch := &pgx.Batch{}
 		for _, c := range clinics {
 			batch.Queue(`INSERT INTO clinics (id, region, region_rank,
@@ -54,10 +55,6 @@ func (s *Store) SaveClinics(ctx context.Context, clinics []booking.Clinic) error
 		}
 		return tx.SendBatch(ctx, batch).Close()
 	})
-	if err != nil {
-		return fmt.Errorf("postgres: save clinics: %w", translate(err))
-	}
-	return nil
 }
 
 // regionRank orders regions as the seed does.
@@ -71,7 +68,8 @@ func regionRank(r booking.Region) int {
 }
 
 // Clinics returns every clinic ordered by region (seed order) then ID.
-func (s *Store) Clinics(ctx context.Context) ([]booking.Clinic, error) {
+func (s *Store) Clinics(ctx context.Context) (_ []booking.Clinic, err error) {
+	defer wrap(&err, "clinics")
 	rows, err := s.pool.Query(ctx, `SELECT id, region,
 			district_zh_hk, district_en, district_zh_cn,
 			name_zh_hk, name_en, name_zh_cn,
@@ -79,9 +77,9 @@ func (s *Store) Clinics(ctx context.Context) ([]booking.Clinic, error) {
 			lat, lng, source
 		FROM clinics ORDER BY region_rank, id`)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: clinics: %w", err)
+		return nil, err
 	}
-	clinics, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (booking.Clinic, error) {
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (booking.Clinic, error) {
 		var c booking.Clinic
 		err := row.Scan(&c.ID, &c.Region,
 			&c.District.ZhHK, &c.District.En, &c.District.ZhCN,
@@ -90,10 +88,6 @@ func (s *Store) Clinics(ctx context.Context) ([]booking.Clinic, error) {
 			&c.Location.Lat, &c.Location.Lng, &c.Source)
 		return c, err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("postgres: clinics: %w", err)
-	}
-	return clinics, nil
 }
 
 // validSlot checks what the schema would otherwise refuse less clearly.
@@ -115,14 +109,15 @@ func validSlot(sl booking.Slot) error {
 
 // SaveSlots inserts slots, or updates the end and capacity of those that
 // exist, all or none; it returns how many were new.
-func (s *Store) SaveSlots(ctx context.Context, slots []booking.Slot) (int, error) {
+func (s *Store) SaveSlots(ctx context.Context, slots []booking.Slot) (_ int, err error) {
+	defer wrap(&err, "save slots")
 	for _, sl := range slots {
 		if err := validSlot(sl); err != nil {
 			return 0, err
 		}
 	}
 	var added int
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		added = 0
 		batch := &pgx.Batch{}
 		for _, sl := range slots {
@@ -145,7 +140,7 @@ func (s *Store) SaveSlots(ctx context.Context, slots []booking.Slot) (int, error
 		return tx.SendBatch(ctx, batch).Close()
 	})
 	if err != nil {
-		return 0, fmt.Errorf("postgres: save slots: %w", translate(err))
+		return 0, err
 	}
 	return added, nil
 }
@@ -160,13 +155,14 @@ func scanSlot(row pgx.Row) (booking.Slot, error) {
 }
 
 // Slot returns one slot, or booking.ErrNotFound.
-func (s *Store) Slot(ctx context.Context, id booking.SlotID) (booking.Slot, error) {
+func (s *Store) Slot(ctx context.Context, id booking.SlotID) (_ booking.Slot, err error) {
+	defer wrap(&err, "slot %d", id)
 	sl, err := scanSlot(s.pool.QueryRow(ctx, `SELECT `+slotColumns+` FROM slots s WHERE s.id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return booking.Slot{}, fmt.Errorf("postgres: slot %d: %w", id, booking.ErrNotFound)
+		return booking.Slot{}, booking.ErrNotFound
 	}
 	if err != nil {
-		return booking.Slot{}, fmt.Errorf("postgres: slot %d: %w", id, err)
+		return booking.Slot{}, err
 	}
 	return sl, nil
 }
@@ -191,7 +187,8 @@ func (w *where) String() string {
 }
 
 // Slots returns the slots that match q, ordered by start then ID.
-func (s *Store) Slots(ctx context.Context, q booking.SlotQuery) ([]booking.Slot, error) {
+func (s *Store) Slots(ctx context.Context, q booking.SlotQuery) (_ []booking.Slot, err error) {
+	defer wrap(&err, "slots")
 	var w where
 	if q.Service != "" {
 		w.add("s.service = ?", q.Service)
@@ -217,33 +214,26 @@ func (s *Store) Slots(ctx context.Context, q booking.SlotQuery) ([]booking.Slot,
 	}
 	rows, err := s.pool.Query(ctx, sql, w.args...)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: slots: %w", err)
+		return nil, err
 	}
-	slots, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (booking.Slot, error) { return scanSlot(row) })
-	if err != nil {
-		return nil, fmt.Errorf("postgres: slots: %w", err)
-	}
-	return slots, nil
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (booking.Slot, error) { return scanSlot(row) })
 }
 
 // QuotaCounts sums capacity and places taken per service and clinic over
 // the slots that start in [from, to).
-func (s *Store) QuotaCounts(ctx context.Context, from, to time.Time) ([]booking.QuotaCount, error) {
+func (s *Store) QuotaCounts(ctx context.Context, from, to time.Time) (_ []booking.QuotaCount, err error) {
+	defer wrap(&err, "quota counts")
 	rows, err := s.pool.Query(ctx, `SELECT service, coalesce(clinic_id, ''), sum(capacity), sum(taken)
 		FROM slots WHERE start_at >= $1 AND start_at < $2
 		GROUP BY service, clinic_id ORDER BY service, clinic_id NULLS FIRST`, ts(from), ts(to))
 	if err != nil {
-		return nil, fmt.Errorf("postgres: quota counts: %w", err)
+		return nil, err
 	}
-	counts, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (booking.QuotaCount, error) {
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (booking.QuotaCount, error) {
 		var c booking.QuotaCount
 		err := row.Scan(&c.Service, &c.ClinicID, &c.Capacity, &c.Taken)
 		return c, err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("postgres: quota counts: %w", err)
-	}
-	return counts, nil
 }
 
 // bookingSelect reads bookings with their slot; callers append conditions.
@@ -274,9 +264,10 @@ func bookingByID(ctx context.Context, q querier, id booking.BookingID) (booking.
 }
 
 // Book claims one place of nb.SlotID and records the booking, atomically.
-func (s *Store) Book(ctx context.Context, nb booking.NewBooking) (booking.Booking, error) {
+func (s *Store) Book(ctx context.Context, nb booking.NewBooking) (_ booking.Booking, err error) {
+	defer wrap(&err, "book slot %d", nb.SlotID)
 	var b booking.Booking
-	err := s.inTx(ctx, func(tx pgx.Tx) (err error) {
+	err = s.inTx(ctx, func(tx pgx.Tx) (err error) {
 		b, err = book(ctx, tx, nb)
 		return err
 	})
@@ -294,12 +285,12 @@ func (s *Store) Book(ctx context.Context, nb booking.NewBooking) (booking.Bookin
 				return prior, nil
 			}
 			if !errors.Is(lerr, pgx.ErrNoRows) {
-				return booking.Booking{}, fmt.Errorf("postgres: book: replay: %w", lerr)
+				return booking.Booking{}, fmt.Errorf("replay: %w", lerr)
 			}
 		}
 	}
 	if err != nil {
-		return booking.Booking{}, fmt.Errorf("postgres: book slot %d: %w", nb.SlotID, translate(err))
+		return booking.Booking{}, err
 	}
 	return b, nil
 }
@@ -382,15 +373,16 @@ func audit(ctx context.Context, q querier, at time.Time, action booking.AuditAct
 
 // ActiveBooking returns the patient's active booking whose slot has not
 // ended at at and whose birth key matches, or booking.ErrNotFound.
-func (s *Store) ActiveBooking(ctx context.Context, patient booking.PatientKey, birthKey string, at time.Time) (booking.Booking, error) {
+func (s *Store) ActiveBooking(ctx context.Context, patient booking.PatientKey, birthKey string, at time.Time) (_ booking.Booking, err error) {
+	defer wrap(&err, "active booking")
 	b, err := scanBooking(s.pool.QueryRow(ctx, bookingSelect+`
 		WHERE b.patient_key = $1 AND b.birth_key = $2 AND b.status = 'active' AND s.end_at > $3`,
 		patient, birthKey, ts(at)))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return booking.Booking{}, fmt.Errorf("postgres: active booking: %w", booking.ErrNotFound)
+		return booking.Booking{}, booking.ErrNotFound
 	}
 	if err != nil {
-		return booking.Booking{}, fmt.Errorf("postgres: active booking: %w", err)
+		return booking.Booking{}, err
 	}
 	return b, nil
 }
@@ -403,7 +395,8 @@ func matches(v booking.Verification, birthKey string, slot booking.Slot) bool {
 // Verify finds the active, not yet ended booking that matches every part of
 // v and records v.Action; otherwise it records a failed verification and
 // returns booking.ErrNotFound.
-func (s *Store) Verify(ctx context.Context, v booking.Verification) (booking.Booking, error) {
+func (s *Store) Verify(ctx context.Context, v booking.Verification) (_ booking.Booking, err error) {
+	defer wrap(&err, "verify")
 	action := v.Action
 	if action == "" {
 		action = booking.AuditEnquire
@@ -412,7 +405,7 @@ func (s *Store) Verify(ctx context.Context, v booking.Verification) (booking.Boo
 		b     booking.Booking
 		found bool
 	)
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		found = false
 		var (
 			id       booking.BookingID
@@ -436,29 +429,30 @@ func (s *Store) Verify(ctx context.Context, v booking.Verification) (booking.Boo
 		return audit(ctx, tx, v.At, action, v.Booker, v.Patient, b.ID)
 	})
 	if err != nil {
-		return booking.Booking{}, fmt.Errorf("postgres: verify: %w", translate(err))
+		return booking.Booking{}, err
 	}
 	if !found {
-		return booking.Booking{}, fmt.Errorf("postgres: verify: %w", booking.ErrNotFound)
+		return booking.Booking{}, booking.ErrNotFound
 	}
 	return b, nil
 }
 
 // Cancel cancels the booking ref that matches v and returns its place.
-func (s *Store) Cancel(ctx context.Context, v booking.Verification, ref booking.Reference) (booking.Booking, error) {
+func (s *Store) Cancel(ctx context.Context, v booking.Verification, ref booking.Reference) (_ booking.Booking, err error) {
+	defer wrap(&err, "cancel")
 	var (
 		b       booking.Booking
 		matched bool
 	)
-	err := s.inTx(ctx, func(tx pgx.Tx) (err error) {
+	err = s.inTx(ctx, func(tx pgx.Tx) (err error) {
 		b, matched, err = cancel(ctx, tx, v, ref)
 		return err
 	})
 	if err != nil {
-		return booking.Booking{}, fmt.Errorf("postgres: cancel: %w", translate(err))
+		return booking.Booking{}, err
 	}
 	if !matched {
-		return booking.Booking{}, fmt.Errorf("postgres: cancel: %w", booking.ErrNotFound)
+		return booking.Booking{}, booking.ErrNotFound
 	}
 	return b, nil
 }
@@ -509,17 +503,18 @@ func cancel(ctx context.Context, tx pgx.Tx, v booking.Verification, ref booking.
 // FailedVerifications returns the times of failed verifications since
 // since, newest first, by the booker and for the patient.
 func (s *Store) FailedVerifications(ctx context.Context, booker booking.Booker, patient booking.PatientKey, since time.Time) (byBooker, byPatient []time.Time, err error) {
+	defer wrap(&err, "failed verifications")
 	byBooker, err = s.times(ctx, `SELECT at FROM audit
 		WHERE action = 'verify_failed' AND channel = $1 AND booker_id = $2 AND at >= $3 ORDER BY at DESC, id DESC`,
 		booker.Channel, booker.ID, ts(since))
 	if err != nil {
-		return nil, nil, fmt.Errorf("postgres: failed verifications by booker: %w", err)
+		return nil, nil, fmt.Errorf("by booker: %w", err)
 	}
 	byPatient, err = s.times(ctx, `SELECT at FROM audit
 		WHERE action = 'verify_failed' AND patient_key = $1 AND at >= $2 ORDER BY at DESC, id DESC`,
 		patient, ts(since))
 	if err != nil {
-		return nil, nil, fmt.Errorf("postgres: failed verifications for patient: %w", err)
+		return nil, nil, fmt.Errorf("for patient: %w", err)
 	}
 	return byBooker, byPatient, nil
 }
@@ -537,7 +532,8 @@ func (s *Store) times(ctx context.Context, sql string, args ...any) ([]time.Time
 }
 
 // Bookings lists bookings for clinic staff, ordered by slot start.
-func (s *Store) Bookings(ctx context.Context, q booking.BookingQuery) ([]booking.Booking, error) {
+func (s *Store) Bookings(ctx context.Context, q booking.BookingQuery) (_ []booking.Booking, err error) {
+	defer wrap(&err, "bookings")
 	var w where
 	if q.ClinicID != "" {
 		w.add("s.clinic_id = ?", q.ClinicID)
@@ -556,21 +552,18 @@ func (s *Store) Bookings(ctx context.Context, q booking.BookingQuery) ([]booking
 	}
 	rows, err := s.pool.Query(ctx, bookingSelect+w.String()+` ORDER BY s.start_at, s.id, b.id`, w.args...)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: bookings: %w", err)
+		return nil, err
 	}
-	bookings, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (booking.Booking, error) { return scanBooking(row) })
-	if err != nil {
-		return nil, fmt.Errorf("postgres: bookings: %w", err)
-	}
-	return bookings, nil
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (booking.Booking, error) { return scanBooking(row) })
 }
 
 // Purge removes the personal data of bookings whose slot ended before
 // before, and the patient key from their audit records; an active one
 // among them becomes completed. It returns how many bookings it purged.
-func (s *Store) Purge(ctx context.Context, before time.Time) (int, error) {
+func (s *Store) Purge(ctx context.Context, before time.Time) (_ int, err error) {
+	defer wrap(&err, "purge")
 	var n int
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `WITH purged AS (
 				UPDATE bookings b SET patient_key = NULL, birth_key = NULL, patient_masked = NULL, mobile_sealed = NULL,
 					status = CASE b.status WHEN 'active' THEN 'completed' ELSE b.status END
@@ -585,26 +578,23 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int, error) {
 			SELECT count(*) FROM purged`, ts(before)).Scan(&n)
 	})
 	if err != nil {
-		return 0, fmt.Errorf("postgres: purge: %w", translate(err))
+		return 0, err
 	}
 	return n, nil
 }
 
 // Audit returns the audit records at or after since, oldest first.
-func (s *Store) Audit(ctx context.Context, since time.Time) ([]booking.AuditRecord, error) {
+func (s *Store) Audit(ctx context.Context, since time.Time) (_ []booking.AuditRecord, err error) {
+	defer wrap(&err, "audit")
 	rows, err := s.pool.Query(ctx, `SELECT id, at, action, channel, booker_id, coalesce(patient_key, ''), coalesce(booking_id, 0)
 		FROM audit WHERE at >= $1 ORDER BY at, id`, ts(since))
 	if err != nil {
-		return nil, fmt.Errorf("postgres: audit: %w", err)
+		return nil, err
 	}
-	records, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (booking.AuditRecord, error) {
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (booking.AuditRecord, error) {
 		var r booking.AuditRecord
 		err := row.Scan(&r.ID, &r.At, &r.Action, &r.Booker.Channel, &r.Booker.ID, &r.Patient, &r.BookingID)
 		r.At = r.At.UTC()
 		return r, err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("postgres: audit: %w", err)
-	}
-	return records, nil
 }
