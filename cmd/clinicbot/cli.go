@@ -45,7 +45,7 @@ Usage:
                                       a day's bookings per clinic, patients masked
   clinicbot purge                     remove the personal data of bookings past the retention
 
-Configuration is read from environment variables only (see docs/README-cmd.md).
+Configuration is read from environment variables only (see README.md).
 `
 
 // env is what one run of the program is given.

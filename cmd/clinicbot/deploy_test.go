@@ -27,7 +27,7 @@ func envVars() []string {
 // variable Config reads.
 func TestEveryVariableDocumented(t *testing.T) {
 	t.Parallel()
-	for _, file := range []string{"../../docs/README-cmd.md", "../../.env.example"} {
+	for _, file := range []string{"../../README.md", "../../.env.example"} {
 		data, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)

@@ -15,7 +15,7 @@
 //	clinicbot purge
 //
 // Configuration comes from environment variables only; see
-// docs/README-cmd.md for the full table.
+// README.md for the full table.
 package main
 
 import (

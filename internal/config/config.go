@@ -22,7 +22,7 @@ import (
 )
 
 // Config is clinicbot's whole configuration. Field tags name the variables;
-// docs/README-cmd.md lists them all.
+// README.md lists them all.
 type Config struct {
 	// Storage.
 	DataDir     string    `env:"CLINICBOT_DATA_DIR" envDefault:"."`
