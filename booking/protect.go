@@ -38,6 +38,7 @@ const (
 	labelPatient = "clinicbot/booking/patient-key/v1"
 	labelBirth   = "clinicbot/booking/birth-key/v1"
 	labelSeal    = "clinicbot/booking/seal/v1"
+	labelBooker  = "clinicbot/booking/booker-key/v1"
 )
 
 // Protector protects personal data at rest: it hashes a patient's document
@@ -49,6 +50,7 @@ const (
 type Protector struct {
 	patientKey []byte
 	birthKey   []byte
+	bookerKey  []byte
 	aead       cipher.AEAD
 }
 
@@ -70,6 +72,7 @@ func NewProtector(key []byte) (*Protector, error) {
 	return &Protector{
 		patientKey: derive(key, labelPatient),
 		birthKey:   derive(key, labelBirth),
+		bookerKey:  derive(key, labelBooker),
 		aead:       aead,
 	}, nil
 }
@@ -104,6 +107,15 @@ func (p *Protector) PatientKey(d Document) PatientKey {
 // one patient's date only.
 func (p *Protector) BirthKey(d Document, dob Date) string {
 	return keyedHash(p.birthKey, string(d.Type), d.Number, dob.String())
+}
+
+// BookerPseudonym returns a stable pseudonym for a booker whose channel id
+// is itself personal data: a WhatsApp caregiver is addressed by their phone
+// number, which must not sit in clear in sessions, bookings or the audit
+// trail. The pseudonym is the first 128 bits of a keyed hash, prefixed "p:",
+// so it never collides with a channel's own ids.
+func (p *Protector) BookerPseudonym(channel Channel, id string) string {
+	return "p:" + keyedHash(p.bookerKey, string(channel), id)[:32]
 }
 
 // Seal encrypts and authenticates plaintext with AES-256-GCM, binding aad

@@ -58,6 +58,7 @@ func TestKeyDerivationDistinct(t *testing.T) {
 		"patient": derive(master, labelPatient),
 		"birth":   derive(master, labelBirth),
 		"seal":    derive(master, labelSeal),
+		"booker":  derive(master, labelBooker),
 	}
 	for a, ka := range subkeys {
 		for b, kb := range subkeys {
@@ -67,13 +68,42 @@ func TestKeyDerivationDistinct(t *testing.T) {
 		}
 	}
 	p := newTestProtector(t, 7)
-	if !bytes.Equal(p.patientKey, subkeys["patient"]) || !bytes.Equal(p.birthKey, subkeys["birth"]) {
+	if !bytes.Equal(p.patientKey, subkeys["patient"]) || !bytes.Equal(p.birthKey, subkeys["birth"]) ||
+		!bytes.Equal(p.bookerKey, subkeys["booker"]) {
 		t.Fatal("NewProtector does not use the derived subkeys")
 	}
 	// Hashing with the master key directly must give something else.
 	doc := Document{DocumentHKID, "A1234563"}
 	if direct := keyedHash(master, string(doc.Type), doc.Number); string(p.PatientKey(doc)) == direct {
 		t.Error("PatientKey is keyed with the master key itself")
+	}
+}
+
+func TestBookerPseudonym(t *testing.T) {
+	t.Parallel()
+	p := newTestProtector(t, 1)
+	other := newTestProtector(t, 2)
+	got := p.BookerPseudonym(ChannelWhatsApp, "85291234567")
+	if len(got) != 34 || !strings.HasPrefix(got, "p:") {
+		t.Fatalf("BookerPseudonym = %q, want \"p:\" and 32 hex digits", got)
+	}
+	if strings.Contains(got, "91234567") {
+		t.Errorf("BookerPseudonym = %q shows the number", got)
+	}
+	tests := []struct {
+		name string
+		same bool
+		b    string
+	}{
+		{"same_booker", true, p.BookerPseudonym(ChannelWhatsApp, "85291234567")},
+		{"other_number", false, p.BookerPseudonym(ChannelWhatsApp, "85291234568")},
+		{"other_channel", false, p.BookerPseudonym(ChannelTelegram, "85291234567")},
+		{"other_key", false, other.BookerPseudonym(ChannelWhatsApp, "85291234567")},
+	}
+	for _, tt := range tests {
+		if (tt.b == got) != tt.same {
+			t.Errorf("%s: BookerPseudonym = %q, first %q; want same=%v", tt.name, tt.b, got, tt.same)
+		}
 	}
 }
 

@@ -81,6 +81,11 @@ type Options struct {
 	RetryMin, RetryMax time.Duration
 	// Now is the clock. Default: time.Now.
 	Now func() time.Time
+	// Pseudonym turns a caregiver's WhatsApp id (their phone number, or a
+	// LID) into the booker id that sessions, bookings and the audit trail
+	// keep, so that no phone number is stored in clear (production passes
+	// booking.Protector.BookerPseudonym). Default: the id itself.
+	Pseudonym func(id string) string
 }
 
 // Adapter serves caregivers over WhatsApp. Make one with New and start it
@@ -247,7 +252,17 @@ func direct(src types.MessageSource) bool {
 // their @lid and phone-number addresses share one session. A hidden user
 // whose number is not known is named by their LID, marked "@lid" so that it
 // never collides with a number. hint is a language hint from the number.
-func (a *Adapter) booker(ctx context.Context, src types.MessageSource) (b booking.Booker, hint string) {
+func (a *Adapter) booker(ctx context.Context, src types.MessageSource) (booking.Booker, string) {
+	b, hint := a.address(ctx, src)
+	if a.opts.Pseudonym != nil {
+		b.ID = a.opts.Pseudonym(b.ID)
+	}
+	return b, hint
+}
+
+// address names the caregiver by their WhatsApp address, before any
+// pseudonym.
+func (a *Adapter) address(ctx context.Context, src types.MessageSource) (b booking.Booker, hint string) {
 	b.Channel = booking.ChannelWhatsApp
 	sender := src.Sender.ToNonAD()
 	if sender.Server == types.DefaultUserServer {

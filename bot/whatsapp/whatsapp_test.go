@@ -140,6 +140,34 @@ func TestOneCaregiverManyAddresses(t *testing.T) {
 	}
 }
 
+// TestPseudonym: with a Pseudonym, the booker id the router sees is the
+// pseudonym of the caregiver's number, the same from every address, and
+// the number itself appears nowhere in it.
+func TestPseudonym(t *testing.T) {
+	t.Parallel()
+	h := &recordingHandler{}
+	hs := newHarness(t, h, Options{Pseudonym: func(id string) string { return "p:" + strings.Repeat("x", len(id)) + id[len(id)-1:] }})
+	hs.client.lidToPN["99887766554433"] = caregiver
+	hs.deliver(message("m1", pnJID(caregiver), "1"), "wa:m1")
+	hs.deliver(message("m2", lidJID("99887766554433"), "2"), "wa:m2")
+	var got []booking.Booker
+	for _, u := range h.got() {
+		got = append(got, u.Booker)
+	}
+	want := booking.Booker{Channel: booking.ChannelWhatsApp, ID: "p:" + strings.Repeat("x", len(caregiver)) + caregiver[len(caregiver)-1:]}
+	if diff := cmp.Diff([]booking.Booker{want, want}, got); diff != "" {
+		t.Errorf("bookers (-want +got):\n%s", diff)
+	}
+	// Answers still go to the chat the message came from.
+	var to []string
+	for _, s := range hs.client.sentSince(0) {
+		to = append(to, s.To.String())
+	}
+	if diff := cmp.Diff([]string{caregiver + "@s.whatsapp.net", "99887766554433@lid"}, to); diff != "" {
+		t.Errorf("answered chats (-want +got):\n%s", diff)
+	}
+}
+
 // TestUpdate: what the handler is given for each kind of message.
 func TestUpdate(t *testing.T) {
 	t.Parallel()

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/clinicbot/clinicbot/booking"
 	"github.com/clinicbot/clinicbot/bot/whatsapp"
 )
 
@@ -35,6 +36,8 @@ func (e *env) startWhatsApp(ctx context.Context, a *app, wg *sync.WaitGroup, fai
 		Handler:        a.router,
 		Log:            e.log,
 		MessageTimeout: e.cfg.UpdateTimeout,
+		// A caregiver's id is their phone number: keep only a pseudonym.
+		Pseudonym: func(id string) string { return a.protector.BookerPseudonym(booking.ChannelWhatsApp, id) },
 	}
 	if a.rdb != nil {
 		opts.Lease = whatsapp.NewRedisLease(a.rdb, "clinicbot:whatsapp:lease", whatsAppLeaseTTL)
