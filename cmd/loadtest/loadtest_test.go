@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/clinicbot/clinicbot/booking"
+	"github.com/clinicbot/clinicbot/internal/testenv"
+)
+
+func TestNewPatientHKIDValid(t *testing.T) {
+	t.Parallel()
+	seen := make(map[string]bool)
+	for _, i := range []int{0, 1, 9, 10, 999_999, 1_000_000, 12_345_678, 25_999_999} {
+		p, err := newPatient(i)
+		if err != nil {
+			t.Fatalf("newPatient(%d) = %v", i, err)
+		}
+		if _, err := booking.ParseHKID(p.HKID); err != nil {
+			t.Errorf("ParseHKID(%q) = %v, want a valid HKID", p.HKID, err)
+		}
+		if _, err := booking.ParseMobile(p.Mobile); err != nil {
+			t.Errorf("ParseMobile(%q) = %v, want a valid mobile", p.Mobile, err)
+		}
+		if seen[p.HKID] {
+			t.Errorf("newPatient(%d) repeats HKID %q", i, p.HKID)
+		}
+		seen[p.HKID] = true
+	}
+	if _, err := newPatient(26_000_000); err == nil {
+		t.Errorf("newPatient(26000000) = nil error, want out of range")
+	}
+}
+
+func TestLongestPlain(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ raw, want string }{
+		{"請選擇：", "請選擇："},
+		{"{region}所有診所名額已滿，請按 /back 返回選擇其他地區。", "所有診所名額已滿，請按 /back 返回選擇其他地區。"},
+		{"出生日期：{date}，正確嗎？\nsecond line", "出生日期："},
+	}
+	for _, tt := range tests {
+		if got := longestPlain(tt.raw); got != tt.want {
+			t.Errorf("longestPlain(%q) = %q, want %q", tt.raw, got, tt.want)
+		}
+	}
+}
+
+// TestSurgeSmall runs a small surge end to end against the test services:
+// 50 bookers for 10 places, every invariant checked by the tool itself.
+func TestSurgeSmall(t *testing.T) {
+	pg := testenv.PostgresURL(t)
+	rd := testenv.RedisURL(t)
+	var out, errs bytes.Buffer
+	err := run(context.Background(), []string{"-mode=surge", "-bookers=50", "-places=10", "-arrival=1s",
+		"-postgres=" + pg, "-redis=" + rd, "-timeout=60s"}, &out, &errs)
+	t.Log(out.String())
+	if err != nil {
+		t.Fatalf("run(surge) = %v; stderr: %s", err, errs.String())
+	}
+	for _, want := range []string{"PASS  exactly the places were booked", "PASS  everyone else was told the quota is full", "PASS  no booking without an accept"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if strings.Contains(out.String(), "FAIL") {
+		t.Errorf("report has a FAIL")
+	}
+}
+
+// TestThroughputTelegramSmall plays a few bookers through the Telegram
+// adapter and the fake Bot API server, with enquiries and cancels.
+func TestThroughputTelegramSmall(t *testing.T) {
+	pg := testenv.PostgresURL(t)
+	rd := testenv.RedisURL(t)
+	var out, errs bytes.Buffer
+	err := run(context.Background(), []string{"-mode=throughput", "-path=telegram", "-telegram-limit=false",
+		"-bookers=20", "-concurrency=10", "-enquire=0.2", "-cancel=0.2",
+		"-postgres=" + pg, "-redis=" + rd, "-timeout=60s"}, &out, &errs)
+	t.Log(out.String())
+	if err != nil {
+		t.Fatalf("run(throughput telegram) = %v; stderr: %s", err, errs.String())
+	}
+}
+
+func TestParseFlagsRefuses(t *testing.T) {
+	t.Parallel()
+	tests := map[string][]string{
+		"unknown_mode":  {"-mode=soak"},
+		"unknown_path":  {"-path=whatsapp"},
+		"unknown_drill": {"-drills=disk"},
+		"shares":        {"-enquire=0.7", "-cancel=0.7"},
+		"no_bookers":    {"-bookers=-1"},
+	}
+	for name, args := range tests {
+		t.Run(name, func(t *testing.T) {
+			var errs bytes.Buffer
+			if _, err := parseFlags(args, &errs); err == nil {
+				t.Errorf("parseFlags(%q) = nil error, want a refusal", args)
+			}
+		})
+	}
+}

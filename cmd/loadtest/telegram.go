@@ -1,0 +1,352 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/clinicbot/clinicbot/bot"
+	"github.com/clinicbot/clinicbot/bot/telegram"
+	"github.com/clinicbot/clinicbot/bot/telegram/telegramtest"
+	"github.com/clinicbot/clinicbot/locales"
+)
+
+// serverTB is the testing.TB that telegramtest.NewServer asks for, outside
+// a test: the server only calls Helper, Cleanup and, when it cannot listen
+// on loopback, Fatalf. Any other method would panic on the nil TB; none is
+// called.
+type serverTB struct {
+	testing.TB
+	mu       sync.Mutex
+	cleanups []func()
+	failed   error
+}
+
+func (t *serverTB) Helper() {}
+
+func (t *serverTB) Cleanup(f func()) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.cleanups = append(t.cleanups, f)
+}
+
+func (t *serverTB) Fatalf(format string, args ...any) {
+	t.mu.Lock()
+	t.failed = fmt.Errorf(format, args...)
+	t.mu.Unlock()
+	panic(t)
+}
+
+func (t *serverTB) close() {
+	t.mu.Lock()
+	fs := t.cleanups
+	t.cleanups = nil
+	t.mu.Unlock()
+	for i := len(fs) - 1; i >= 0; i-- {
+		fs[i]()
+	}
+}
+
+// newFakeTelegram starts the fake Bot API server on 127.0.0.1.
+func newFakeTelegram() (srv *telegramtest.Server, stop func(), err error) {
+	tb := &serverTB{}
+	defer func() {
+		if p := recover(); p != nil {
+			if p != tb {
+				panic(p)
+			}
+			err = tb.failed
+		}
+	}()
+	srv = telegramtest.NewServer(tb)
+	return srv, tb.close, nil
+}
+
+// confirmWatch learns from the adapter's getUpdates calls which updates it
+// has finished: Poll asks with an offset only once every update below it is
+// handled, replies sent.
+type confirmWatch struct {
+	next http.RoundTripper
+
+	mu      sync.Mutex
+	offset  int
+	waiters map[int]chan struct{}
+}
+
+func (c *confirmWatch) RoundTrip(req *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(req.URL.Path, "/getUpdates") && req.Body != nil {
+		body, err := io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		if v, err := url.ParseQuery(string(body)); err == nil {
+			if off, err := strconv.Atoi(v.Get("offset")); err == nil {
+				c.confirmed(off)
+			}
+		}
+	}
+	return c.next.RoundTrip(req)
+}
+
+func (c *confirmWatch) confirmed(offset int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if offset <= c.offset {
+		return
+	}
+	c.offset = offset
+	for id, ch := range c.waiters {
+		if id < offset {
+			close(ch)
+			delete(c.waiters, id)
+		}
+	}
+}
+
+// wait returns a channel closed once update id is finished.
+func (c *confirmWatch) wait(id int) <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch := make(chan struct{})
+	if id < c.offset {
+		close(ch)
+		return ch
+	}
+	c.waiters[id] = ch
+	return ch
+}
+
+// telegramPath is the Telegram adapter, polling the fake Bot API server,
+// over a router, all in this process.
+type telegramPath struct {
+	srv   *telegramtest.Server
+	watch *confirmWatch
+	sigs  []signature
+}
+
+// startTelegram starts the adapter's Poll against srv; it runs until ctx
+// ends. limit false lifts the adapter's own send rate limits (its Sleep
+// returns at once), to find what the adapter and router could carry.
+func startTelegram(ctx context.Context, srv *telegramtest.Server, h *bot.Router, log *slog.Logger, limit bool) (*telegramPath, func() error, error) {
+	watch := &confirmWatch{next: http.DefaultTransport.(*http.Transport).Clone(), waiters: make(map[int]chan struct{})}
+	watch.next.(*http.Transport).MaxIdleConnsPerHost = 256
+	opts := telegram.Options{
+		Token:       telegram.Token(srv.Token),
+		Endpoint:    srv.Endpoint(),
+		HTTPClient:  &http.Client{Transport: watch},
+		Handler:     h,
+		Forgetter:   h,
+		Logger:      log,
+		PollTimeout: time.Second,
+		MaxInFlight: 256,
+	}
+	if !limit {
+		opts.Sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+	}
+	tg, err := telegram.New(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := tg.Check(ctx); err != nil {
+		return nil, nil, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- tg.Poll(ctx) }()
+	wait := func() error { return <-done }
+	return &telegramPath{srv: srv, watch: watch, sigs: signatures()}, wait, nil
+}
+
+func (p *telegramPath) Send(ctx context.Context, i int, a action) (screen, error) {
+	chat := int64(chatBase + i)
+	var id int
+	if a.option != "" {
+		data := a.nonce + ":" + a.option
+		msg := p.buttonMessage(chat, data)
+		if msg == 0 {
+			// The button is gone (its keyboard was removed): type the
+			// option's name instead, as a booker would.
+			id = p.srv.SendText(chat, a.option)
+		} else {
+			var err error
+			if id, err = p.srv.Press(chat, msg, data); err != nil {
+				return screen{}, err
+			}
+		}
+	} else {
+		id = p.srv.SendText(chat, a.text)
+	}
+	select {
+	case <-p.watch.wait(id):
+	case <-time.After(30 * time.Second):
+		return screen{}, fmt.Errorf("telegram: update %d not handled within 30s", id)
+	case <-ctx.Done():
+		return screen{}, ctx.Err()
+	}
+	return p.screen(chat), nil
+}
+
+// buttonMessage returns the ID of the bot's newest message in chat with a
+// button carrying data, or 0.
+func (p *telegramPath) buttonMessage(chat int64, data string) int {
+	msgs := p.srv.Messages(chat)
+	for i := len(msgs) - 1; i >= 0; i-- {
+		m := msgs[i]
+		if !m.FromBot || m.Deleted {
+			continue
+		}
+		for _, row := range m.Buttons {
+			for _, b := range row {
+				if b.Data == data {
+					return m.ID
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// screen reads the chat as its user would: the bot's newest message with
+// text that reads as a prompt is the prompt, its buttons the options. A
+// prompt edited in place (after a press) is still the newest.
+func (p *telegramPath) screen(chat int64) screen {
+	msgs := p.srv.Messages(chat)
+	for i := len(msgs) - 1; i >= 0; i-- {
+		m := msgs[i]
+		if !m.FromBot || m.Deleted || m.Text == "" || m.Document != nil || m.Venue != nil {
+			continue
+		}
+		sc := screen{}
+		for _, row := range m.Buttons {
+			for _, b := range row {
+				nonce, opt, _ := strings.Cut(b.Data, ":")
+				sc.nonce = nonce
+				sc.options = append(sc.options, opt)
+			}
+		}
+		for _, s := range p.sigs {
+			if strings.Contains(m.Text, s.text) {
+				sc.keys = append(sc.keys, s.key)
+			}
+		}
+		if sc.step = classify(sc, m.ContactButton != ""); sc.step != stUnknown {
+			return sc
+		}
+		// Not a prompt: the clinic's address sent as text after the
+		// booking, say; the prompt is above it.
+	}
+	return screen{step: stUnknown}
+}
+
+// signature is a piece of a message's zh-HK text that no other message
+// has, found by its key.
+type signature struct{ key, text string }
+
+// signatures are the texts that tell prompts without distinctive buttons
+// apart, and the replies that say places ran out.
+func signatures() []signature {
+	cat := locales.MustLoad()
+	var out []signature
+	for _, key := range []string{"service.none", "service.full", "clinic.full", "clinic.region_full", "err.quota_full",
+		"slot.taken", "err.internal", "err.unavailable", "doc.hkid.prompt", "dob.prompt", "dob.confirm", "booked",
+		"done.again", "enquiry.done", "cancel.done", "cancel.confirm", "verify.service.prompt", "already.booked.hidden",
+		"already.booked", "menu.prompt", "service.prompt", "mobile.prompt", "consent.prompt", "region.prompt"} {
+		raw, ok := cat.Raw(locales.Default, key)
+		if !ok {
+			continue
+		}
+		if s := longestPlain(raw); s != "" {
+			out = append(out, signature{key, s})
+		}
+	}
+	return out
+}
+
+// longestPlain returns the longest stretch of the first line of raw that
+// holds no placeholder.
+func longestPlain(raw string) string {
+	line, _, _ := strings.Cut(raw, "\n")
+	best := ""
+	for _, part := range strings.FieldsFunc(line, func(r rune) bool { return r == '{' || r == '}' }) {
+		if !strings.Contains(line, "{"+part+"}") && len(part) > len(best) {
+			best = part
+		}
+	}
+	return best
+}
+
+// classify names the step of a screen read from Telegram, from its options
+// first and its text where options do not tell.
+func classify(sc screen, contact bool) step {
+	hasKey := func(k string) bool {
+		for _, x := range sc.keys {
+			if x == k {
+				return true
+			}
+		}
+		return false
+	}
+	hasPrefix := func(p string) bool {
+		for _, o := range sc.options {
+			if strings.HasPrefix(o, p) {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case hasKey("err.internal") || hasKey("err.unavailable"):
+		return stTryAgain
+	case sc.has("book") && sc.has("enq"):
+		return stMenu
+	case sc.has("hkid"):
+		return stDocType
+	case sc.has("yes") && hasKey("dob.confirm"):
+		return stDOBCheck
+	case sc.has("yes"):
+		return stCancelConfirm
+	case sc.has("accept"):
+		return stOffer
+	case sc.has("cxlb"):
+		return stCancelShow
+	case sc.has("enq") && sc.has("cxl"):
+		return stAlready
+	case hasPrefix("r:"):
+		return stRegion
+	case hasKey("verify.service.prompt"):
+		return stVerifyService
+	case hasPrefix("c:") || hasKey("clinic.region_full"):
+		return stClinic
+	case (sc.has("clinic") || sc.has("video")) && !hasKey("service.none"):
+		return stService
+	case sc.has("ok"):
+		return stConsent
+	case hasKey("service.none"):
+		return stQuotaFull
+	case hasKey("booked"):
+		return stBooked
+	case hasKey("done.again"):
+		return stDoneAgain
+	case hasKey("enquiry.done"):
+		return stEnquired
+	case hasKey("cancel.done"):
+		return stCancelled
+	case contact || hasKey("mobile.prompt"):
+		return stMobile
+	case hasKey("dob.prompt"):
+		return stDOB
+	case hasKey("doc.hkid.prompt"):
+		return stDocNumber
+	}
+	return stUnknown
+}
