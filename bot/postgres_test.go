@@ -2,13 +2,10 @@ package bot_test
 
 import (
 	"context"
-	"crypto/rand"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/clinicbot/clinicbot/booking"
@@ -25,42 +22,20 @@ import (
 // schema is dropped when the test ends.
 func proxiedPostgres(t testing.TB) (*postgres.Store, *testenv.Proxy) {
 	t.Helper()
-	url := testenv.PostgresURL(t)
+	url := testenv.PostgresSchema(t)
 	ctx := context.WithoutCancel(t.Context())
-	schema := "clinicbot_test_" + strings.ToLower(rand.Text()[:16])
-	admin, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	defer admin.Close(ctx)
-	if _, err := admin.Exec(ctx, `CREATE SCHEMA `+pgx.Identifier{schema}.Sanitize()); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, url)
-		if err != nil {
-			t.Errorf("connect to drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-
-	proxy := testenv.NewProxy(t, url, "5432")
+	proxy := testenv.NewProxy(t, url, "5432") // keeps the URL's search_path
 	cfg, err := pgxpool.ParseConfig(proxy.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
 	postgres.Configure(cfg)
 	cfg.MaxConns, cfg.MinConns = 4, 0
-	cfg.ConnConfig.RuntimeParams["search_path"] = schema
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		t.Fatalf("pool: %v", err)
 	}
-	t.Cleanup(pool.Close) // before the schema is dropped
+	t.Cleanup(pool.Close) // runs before the schema is dropped
 	if err := postgres.Migrate(ctx, pool); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}

@@ -150,11 +150,10 @@ func coordinators() []struct {
 			return func() bot.Coordinator { return c }
 		}},
 		{"Redis", func(t *testing.T) func() bot.Coordinator {
-			url := testenv.RedisURL(t)
-			prefix := "clinicbot-test:" + t.Name() + ":" + rand.Text()[:8] + ":"
+			prefix := testenv.RedisPrefix(t)
 			sealer := newSealer(t)
 			return func() bot.Coordinator {
-				client := newClient(t, url, prefix, nil)
+				client := newClient(t, nil)
 				return redisstore.New(client, redisstore.Options{Prefix: prefix, Sealer: sealer})
 			}
 		}},
@@ -172,11 +171,11 @@ func newSealer(t testing.TB) *booking.Protector {
 	return p
 }
 
-// newClient returns a client of the test Redis that deletes prefix's keys
-// when the test ends.
-func newClient(t *testing.T, url, prefix string, hook redis.Hook) *redis.Client {
+// newClient returns a client of the test Redis, with hook if not nil,
+// closed when the test ends.
+func newClient(t *testing.T, hook redis.Hook) *redis.Client {
 	t.Helper()
-	o, err := redisstore.ClientOptions(url)
+	o, err := redisstore.ClientOptions(testenv.RedisURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,14 +183,7 @@ func newClient(t *testing.T, url, prefix string, hook redis.Hook) *redis.Client 
 	if hook != nil {
 		client.AddHook(hook)
 	}
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := client.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			client.Del(ctx, iter.Val())
-		}
-		client.Close()
-	})
+	t.Cleanup(func() { client.Close() })
 	return client
 }
 
@@ -509,10 +501,9 @@ func (c *tripCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 // unlock take at most 2 Redis round trips per update.
 func TestRouterRoundTrips(t *testing.T) {
 	t.Parallel()
-	url := testenv.RedisURL(t)
-	prefix := "clinicbot-test:" + t.Name() + ":" + rand.Text()[:8] + ":"
+	prefix := testenv.RedisPrefix(t)
 	trips := &tripCounter{}
-	client := newClient(t, url, prefix, trips)
+	client := newClient(t, trips)
 	store := redisstore.New(client, redisstore.Options{Prefix: prefix, Sealer: newSealer(t)})
 	r := bot.NewRouter(newFakeEngine(t), store, bot.Options{Apology: testApology})
 	ctx := context.Background()

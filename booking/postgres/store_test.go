@@ -1,10 +1,6 @@
 package postgres_test
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
-	neturl "net/url"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -16,57 +12,29 @@ import (
 	"github.com/clinicbot/clinicbot/internal/testenv"
 )
 
-// newSchema creates a schema of its own for t in the test database and
-// returns a pool whose connections use it; t.Cleanup closes the pool and
-// drops the schema, even when t's context is done.
-func newSchema(t testing.TB, maxConns int32) (*pgxpool.Pool, string) {
+// newPool returns a pool on url configured as in production but for its
+// size; t.Cleanup closes it. On a testenv.PostgresSchema URL the pool is
+// closed before the schema is dropped.
+func newPool(t testing.TB, url string, maxConns int32) *pgxpool.Pool {
 	t.Helper()
-	url := testenv.PostgresURL(t)
-	ctx := t.Context()
-	var b [8]byte
-	rand.Read(b[:])
-	schema := "clinicbot_test_" + hex.EncodeToString(b[:])
-
-	admin, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	defer admin.Close(context.WithoutCancel(ctx))
-	if _, err := admin.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx := context.WithoutCancel(ctx)
-		conn, err := pgx.Connect(ctx, url)
-		if err != nil {
-			t.Errorf("connect to drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		t.Fatalf("parse %s: %v", testenv.PostgresVar, err)
 	}
 	postgres.Configure(cfg)
 	cfg.MaxConns, cfg.MinConns = maxConns, 0
-	cfg.ConnConfig.RuntimeParams["search_path"] = schema
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
 	if err != nil {
 		t.Fatalf("pool: %v", err)
 	}
-	t.Cleanup(pool.Close) // runs before the schema is dropped
-	return pool, schema
+	t.Cleanup(pool.Close)
+	return pool
 }
 
 // openStore returns a migrated Store in a schema of its own.
 func openStore(t testing.TB, maxConns int32) (*postgres.Store, *pgxpool.Pool) {
 	t.Helper()
-	pool, _ := newSchema(t, maxConns)
+	pool := newPool(t, testenv.PostgresSchema(t), maxConns)
 	if err := postgres.Migrate(t.Context(), pool); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
@@ -122,7 +90,7 @@ func TestNoClearPersonalData(t *testing.T) {
 // once: the advisory lock makes them apply each migration once, and a
 // later run finds nothing to do.
 func TestMigrateConcurrently(t *testing.T) {
-	pool, _ := newSchema(t, 8)
+	pool := newPool(t, testenv.PostgresSchema(t), 8)
 	ctx := t.Context()
 	const replicas = 5
 	errs := make(chan error, replicas)
@@ -153,19 +121,10 @@ func TestMigrateConcurrently(t *testing.T) {
 }
 
 func TestOpen(t *testing.T) {
-	url := testenv.PostgresURL(t)
 	ctx := t.Context()
-	// Open migrates the database's default schema, so give it a schema of
-	// its own through the URL's search_path.
-	_, schema := newSchema(t, 1)
-	u, err := neturl.Parse(url)
-	if err != nil {
-		t.Fatalf("parse %s: %v", testenv.PostgresVar, err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	s, err := postgres.Open(ctx, u.String())
+	// Open migrates the schema its connections use: a new one of the
+	// test's own.
+	s, err := postgres.Open(ctx, testenv.PostgresSchema(t))
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/clinicbot/clinicbot/booking"
 	"github.com/clinicbot/clinicbot/booking/postgres"
 	"github.com/clinicbot/clinicbot/internal/testenv"
@@ -17,23 +15,12 @@ import (
 // reaches PostgreSQL through a proxy the test can take down.
 func proxiedStore(t *testing.T) (*postgres.Store, *testenv.Proxy) {
 	t.Helper()
-	direct, schema := newSchema(t, 2)
-	if err := postgres.Migrate(t.Context(), direct); err != nil {
+	url := testenv.PostgresSchema(t)
+	if err := postgres.Migrate(t.Context(), newPool(t, url, 2)); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
-	proxy := testenv.NewProxy(t, testenv.PostgresURL(t), "5432")
-	cfg, err := pgxpool.ParseConfig(proxy.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	postgres.Configure(cfg)
-	cfg.MaxConns, cfg.MinConns = 4, 0
-	cfg.ConnConfig.RuntimeParams["search_path"] = schema
-	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
-	if err != nil {
-		t.Fatalf("pool: %v", err)
-	}
-	t.Cleanup(pool.Close)
+	proxy := testenv.NewProxy(t, url, "5432") // keeps the URL's search_path
+	pool := newPool(t, proxy.URL(), 4)
 	return postgres.NewStore(pool), proxy
 }
 

@@ -5,10 +5,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,8 +14,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/clinicbot/clinicbot/booking"
 	"github.com/clinicbot/clinicbot/booking/postgres"
@@ -110,7 +106,7 @@ func sqliteBackend(t *testing.T) backend {
 }
 
 func postgresBackend(t *testing.T) backend {
-	u := pgSchema(t)
+	u := testenv.PostgresSchema(t)
 	key := make([]byte, 32)
 	rand.Read(key)
 	return backend{
@@ -122,45 +118,6 @@ func postgresBackend(t *testing.T) backend {
 		},
 		open: func(ctx context.Context) (booking.Store, error) { return postgres.Open(ctx, u) },
 	}
-}
-
-// pgSchema creates a schema of the test's own in the test PostgreSQL, drops
-// it at cleanup, and returns a URL whose connections use it.
-func pgSchema(t *testing.T) string {
-	t.Helper()
-	base := testenv.PostgresURL(t)
-	ctx := t.Context()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	defer conn.Close(ctx)
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "cmd_" + hex.EncodeToString(b[:])
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx := context.WithoutCancel(context.Background())
-		c, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("cleanup connect: %v", err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // blocks splits the chat's output into its reply blocks.
