@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 )
@@ -84,13 +86,25 @@ type Quota struct {
 }
 
 // Service applies the booking rules over a Store. Its fields are set once
-// before use; it is safe for concurrent use.
+// before use; it is safe for concurrent use. Do not copy a Service after
+// first use.
 type Service struct {
 	Store     Store
 	Protector *Protector
 	Rules     Rules
 	// Now is the clock. Domain code never calls time.Now.
 	Now func() time.Time
+	// ClinicsTTL is how long, by Now, the clinic list read from the store
+	// is reused by Clinics and Clinic. Clinics change only by an operator's
+	// import, so a minute is harmless; zero reads the store every time.
+	ClinicsTTL time.Duration
+	// QuotaTTL is how long, by Now, a quota status is reused by Quota. The
+	// status is "for reference" (only Book claims a place), so a second is
+	// harmless under load; zero reads the store every time.
+	QuotaTTL time.Duration
+
+	clinics cached[[]Clinic]
+	quota   cached[Quota]
 }
 
 // NewService returns a Service with the default rules and the system clock.
@@ -107,8 +121,18 @@ func (s *Service) Window() (from, to time.Time) {
 	return now.Add(s.Rules.Lead).UTC(), midnight.AddDate(0, 0, s.Rules.WindowDays).UTC()
 }
 
-// Quota returns the quota status of each service and clinic over the window.
+// Quota returns the quota status of each service and clinic over the
+// window, as of at most QuotaTTL ago.
 func (s *Service) Quota(ctx context.Context) (Quota, error) {
+	q, err := s.quota.get(ctx, s.Now, s.QuotaTTL, s.loadQuota)
+	if err != nil {
+		return Quota{}, err
+	}
+	q.Clinics = maps.Clone(q.Clinics) // the cached map stays the cache's
+	return q, nil
+}
+
+func (s *Service) loadQuota(ctx context.Context) (Quota, error) {
 	from, to := s.Window()
 	counts, err := s.Store.QuotaCounts(ctx, from, to)
 	if err != nil {
@@ -149,12 +173,12 @@ func (s *Service) level(capacity, taken int) QuotaStatus {
 // Clinics returns the clinics of a region, or of every region when region
 // is empty, in a stable order.
 func (s *Service) Clinics(ctx context.Context, region Region) ([]Clinic, error) {
-	all, err := s.Store.Clinics(ctx)
+	all, err := s.allClinics(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("booking: clinics: %w", err)
 	}
 	if region == "" {
-		return all, nil
+		return slices.Clone(all), nil
 	}
 	var out []Clinic
 	for _, c := range all {
@@ -167,7 +191,7 @@ func (s *Service) Clinics(ctx context.Context, region Region) ([]Clinic, error) 
 
 // Clinic returns one clinic, or ErrNotFound.
 func (s *Service) Clinic(ctx context.Context, id ClinicID) (Clinic, error) {
-	all, err := s.Store.Clinics(ctx)
+	all, err := s.allClinics(ctx)
 	if err != nil {
 		return Clinic{}, fmt.Errorf("booking: clinic %s: %w", id, err)
 	}
@@ -177,6 +201,12 @@ func (s *Service) Clinic(ctx context.Context, id ClinicID) (Clinic, error) {
 		}
 	}
 	return Clinic{}, fmt.Errorf("booking: clinic %s: %w", id, ErrNotFound)
+}
+
+// allClinics is the store's clinic list, as of at most ClinicsTTL ago.
+// Callers must not modify it.
+func (s *Service) allClinics(ctx context.Context) ([]Clinic, error) {
+	return s.clinics.get(ctx, s.Now, s.ClinicsTTL, s.Store.Clinics)
 }
 
 func (s *Service) slotQuery(service ServiceKind, clinic ClinicID) (SlotQuery, error) {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -91,6 +92,11 @@ func (e *env) openCore(ctx context.Context, m *metrics.Metrics) (*core, error) {
 	c.svc.Now = e.now
 	c.svc.Rules.Lead = e.cfg.BookingLead
 	c.svc.Rules.WindowDays = e.cfg.BookingWindowDays
+	// Every screen shows clinics or the quota; reading them once a minute
+	// and once a second takes most reads of a conversation off the store.
+	// An imported clinic list shows within the minute.
+	c.svc.ClinicsTTL = time.Minute
+	c.svc.QuotaTTL = time.Second
 	return c, nil
 }
 

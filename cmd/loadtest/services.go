@@ -104,6 +104,8 @@ func (s *services) open(ctx context.Context) error {
 		return err
 	}
 	s.svc = booking.NewService(s.store, p)
+	s.svc.ClinicsTTL = time.Minute // as cmd/clinicbot sets them
+	s.svc.QuotaTTL = time.Second
 
 	opts, err := redisstore.ClientOptions(s.redisURL)
 	if err != nil {
