@@ -66,3 +66,11 @@ func (c *cached[T]) fill(ctx context.Context, t time.Time, load func(context.Con
 	loaded = err == nil
 	return v, err
 }
+
+// forget drops the value, so that the next get loads afresh. A load in
+// flight still delivers its value to its waiters.
+func (c *cached[T]) forget() {
+	c.mu.Lock()
+	c.valid = false
+	c.mu.Unlock()
+}

@@ -34,6 +34,12 @@ func (s *countingStore) Clinics(context.Context) ([]booking.Clinic, error) {
 	return append([]booking.Clinic(nil), s.clinics...), nil
 }
 
+// Slots answers that no slot has room: the quota has run out since it was
+// cached.
+func (s *countingStore) Slots(context.Context, booking.SlotQuery) ([]booking.Slot, error) {
+	return nil, nil
+}
+
 func (s *countingStore) QuotaCounts(context.Context, time.Time, time.Time) ([]booking.QuotaCount, error) {
 	s.quotaCalls.Add(1)
 	s.mu.Lock()
@@ -140,6 +146,30 @@ func TestServiceCacheServesNewValues(t *testing.T) {
 	}
 	if diff := cmp.Diff(booking.Clinic{ID: "c2", Region: "kln"}, c); diff != "" {
 		t.Errorf("Clinic(c2) (-want +got):\n%s", diff)
+	}
+}
+
+// TestServiceCacheDroppedWhenFull: when a search finds no room, the cached
+// quota status, which still showed room, is dropped at once rather than
+// sending bookers round a full clinic until the TTL passes.
+func TestServiceCacheDroppedWhenFull(t *testing.T) {
+	t.Parallel()
+	svc, store, _ := newCachingService(time.Minute)
+	ctx := context.Background()
+	if q, err := svc.Quota(ctx); err != nil || q.Video.Remaining != 10 {
+		t.Fatalf("Quota = %+v, %v; want 10 remaining", q.Video, err)
+	}
+	store.mu.Lock()
+	store.taken = 10
+	store.mu.Unlock()
+	if _, err := svc.EarliestSlot(ctx, booking.ServiceVideo, ""); !errors.Is(err, booking.ErrQuotaFull) {
+		t.Fatalf("EarliestSlot = %v, want %v", err, booking.ErrQuotaFull)
+	}
+	if q, _ := svc.Quota(ctx); q.Video.Level != booking.QuotaFull {
+		t.Errorf("Quota after EarliestSlot found no room = %+v, want full", q.Video)
+	}
+	if got := store.quotaCalls.Load(); got != 2 {
+		t.Errorf("store QuotaCounts calls = %d, want 2", got)
 	}
 }
 

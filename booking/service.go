@@ -100,7 +100,9 @@ type Service struct {
 	ClinicsTTL time.Duration
 	// QuotaTTL is how long, by Now, a quota status is reused by Quota. The
 	// status is "for reference" (only Book claims a place), so a second is
-	// harmless under load; zero reads the store every time.
+	// harmless under load; zero reads the store every time. A booking or
+	// search that finds no room drops the cached status at once, so a
+	// booker is not sent round a full clinic again.
 	QuotaTTL time.Duration
 
 	clinics cached[[]Clinic]
@@ -235,6 +237,8 @@ func (s *Service) EarliestSlot(ctx context.Context, service ServiceKind, clinic 
 		return Slot{}, fmt.Errorf("booking: earliest slot: %w", err)
 	}
 	if len(slots) == 0 {
+		// The cached status may still say there is room: it is stale now.
+		s.quota.forget()
 		return Slot{}, ErrQuotaFull
 	}
 	return slots[0], nil
@@ -345,6 +349,9 @@ func (s *Service) Book(ctx context.Context, r BookRequest) (Booking, error) {
 			return b, nil
 		case errors.Is(err, ErrConflict):
 			continue // reference collision: draw another
+		case errors.Is(err, ErrSlotTaken):
+			s.quota.forget() // the cached status may still count the place
+			return Booking{}, err
 		case !inWindow && errors.Is(err, ErrNotFound):
 			return Booking{}, ErrSlotUnavailable
 		case errors.Is(err, ErrAlreadyBooked):

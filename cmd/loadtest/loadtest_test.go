@@ -50,12 +50,15 @@ func TestLongestPlain(t *testing.T) {
 
 // TestSurgeSmall runs a small surge end to end against the test services:
 // 50 bookers for 10 places, every invariant checked by the tool itself.
+// It checks correctness, not speed: the router's per-update deadline is
+// raised so that a slow or busy machine cannot turn a late answer into a
+// "try again" reply and fail the run.
 func TestSurgeSmall(t *testing.T) {
 	pg := testenv.PostgresURL(t)
 	rd := testenv.RedisURL(t)
 	var out, errs bytes.Buffer
 	err := run(context.Background(), []string{"-mode=surge", "-bookers=50", "-places=10", "-arrival=1s",
-		"-postgres=" + pg, "-redis=" + rd, "-timeout=60s"}, &out, &errs)
+		"-postgres=" + pg, "-redis=" + rd, "-timeout=120s", "-update-timeout=60s"}, &out, &errs)
 	t.Log(out.String())
 	if err != nil {
 		t.Fatalf("run(surge) = %v; stderr: %s", err, errs.String())
@@ -78,7 +81,7 @@ func TestThroughputTelegramSmall(t *testing.T) {
 	var out, errs bytes.Buffer
 	err := run(context.Background(), []string{"-mode=throughput", "-path=telegram", "-telegram-limit=false",
 		"-bookers=20", "-concurrency=10", "-enquire=0.2", "-cancel=0.2",
-		"-postgres=" + pg, "-redis=" + rd, "-timeout=60s"}, &out, &errs)
+		"-postgres=" + pg, "-redis=" + rd, "-timeout=120s", "-update-timeout=60s"}, &out, &errs)
 	t.Log(out.String())
 	if err != nil {
 		t.Fatalf("run(throughput telegram) = %v; stderr: %s", err, errs.String())

@@ -58,11 +58,13 @@ type config struct {
 	tgLimit     bool
 	drills      string
 	timeout     time.Duration
-	pgURL       string
-	redisURL    string
-	keep        bool
-	cpuprofile  string
-	verbose     bool
+	// updateTimeout is the router's per-update deadline (0: its default).
+	updateTimeout time.Duration
+	pgURL         string
+	redisURL      string
+	keep          bool
+	cpuprofile    string
+	verbose       bool
 	// worker role only
 	schema, prefix, listen string
 }
@@ -87,6 +89,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.tgLimit, "telegram-limit", true, "telegram path: keep the adapter's own send rate limits (about 25 messages/s)")
 	fs.StringVar(&c.drills, "drills", "kill", "faults: comma-separated drills among kill, redis, postgres (redis and postgres restart the machine's shared services)")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "the whole run stops after this")
+	fs.DurationVar(&c.updateTimeout, "update-timeout", 0, "the router's bound on one update, after which the booker is told to try again (0: the router's default, 10s)")
 	fs.StringVar(&c.pgURL, "postgres", envOr("CLINICBOT_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL URL (a load_ schema is created in it and dropped)")
 	fs.StringVar(&c.redisURL, "redis", envOr("CLINICBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL (keys under a clinicbot-load- prefix, deleted)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the schema and Redis keys for inspection")
@@ -182,7 +185,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s := &services{pgURL: c.pgURL, redisURL: c.redisURL, schema: schema, prefix: prefix, key: key}
+	s := &services{pgURL: c.pgURL, redisURL: c.redisURL, schema: schema, prefix: prefix, key: key, updateTimeout: c.updateTimeout}
 	if err := createSchema(ctx, c.pgURL, schema); err != nil {
 		return err
 	}

@@ -29,6 +29,9 @@ type services struct {
 	schema          string
 	prefix          string
 	key             []byte // the data key, shared with a worker process
+	// updateTimeout bounds one update in the router (bot.Options.Timeout);
+	// zero keeps the router's default.
+	updateTimeout time.Duration
 
 	pool  *pgxpool.Pool
 	rdb   *redis.Client
@@ -130,7 +133,7 @@ func (s *services) router(log *slog.Logger, m bot.Metrics) (*bot.Router, error) 
 	if err != nil {
 		return nil, err
 	}
-	return bot.NewRouter(engine, rs, bot.Options{Logger: log, Metrics: m}), nil
+	return bot.NewRouter(engine, rs, bot.Options{Logger: log, Metrics: m, Timeout: s.updateTimeout}), nil
 }
 
 // close releases the connections.
