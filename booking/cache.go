@@ -2,6 +2,7 @@ package booking
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -13,16 +14,32 @@ type cached[T any] struct {
 	val      T
 	loadedAt time.Time
 	valid    bool
-	loading  chan struct{} // closed when the load in flight ends; nil when none is
+	gen      uint64     // counts values dropped by forgetIf; a load started at gen knows of them all
+	loading  *flight[T] // the load in flight; nil when none is
+}
+
+// flight is one load that callers wait for together.
+type flight[T any] struct {
+	gen  uint64        // the cache's gen when the load started
+	done chan struct{} // closed when the load ends
+	val  T
+	err  error
 }
 
 // get returns the value loaded within ttl of now(), or loads it. A ttl of
-// zero or less loads every time. A failed load is not kept: the next
-// caller tries again.
+// zero or less loads every time. A caller takes the value of a load in
+// flight that started after the last forgetIf it knows of, even if the value
+// has been forgotten since; otherwise it waits for that load to end and
+// shares or starts the next. So each caller waits for two loads at most,
+// however often forgetIf drops the value. A failed load is not kept: its waiters,
+// and the next caller, try again.
 func (c *cached[T]) get(ctx context.Context, now func() time.Time, ttl time.Duration, load func(context.Context) (T, error)) (T, error) {
 	if ttl <= 0 {
 		return load(ctx)
 	}
+	c.mu.Lock()
+	need := c.gen
+	c.mu.Unlock()
 	for {
 		c.mu.Lock()
 		t := now()
@@ -32,45 +49,57 @@ func (c *cached[T]) get(ctx context.Context, now func() time.Time, ttl time.Dura
 			c.mu.Unlock()
 			return v, nil
 		}
-		if wait := c.loading; wait != nil {
+		if f := c.loading; f != nil {
 			c.mu.Unlock()
 			select {
-			case <-wait:
+			case <-f.done:
+				if f.err == nil && f.gen >= need {
+					return f.val, nil
+				}
 				continue
 			case <-ctx.Done():
 				var zero T
 				return zero, context.Cause(ctx)
 			}
 		}
-		c.loading = make(chan struct{})
+		f := &flight[T]{gen: c.gen, done: make(chan struct{})}
+		c.loading = f
 		c.mu.Unlock()
-		return c.fill(ctx, t, load)
+		return c.fill(ctx, t, f, load)
 	}
 }
 
-// fill runs the load that get started at t and lets the waiters go, even
-// if load panics.
-func (c *cached[T]) fill(ctx context.Context, t time.Time, load func(context.Context) (T, error)) (T, error) {
-	loaded := false
-	var v T
+// fill runs the load f that get started at t and lets the waiters go, even
+// if load panics. A value forgotten while it loaded is handed to the
+// waiters but not kept.
+func (c *cached[T]) fill(ctx context.Context, t time.Time, f *flight[T], load func(context.Context) (T, error)) (T, error) {
+	f.err = errLoadPanicked
 	defer func() {
 		c.mu.Lock()
-		if loaded {
-			c.val, c.loadedAt, c.valid = v, t, true
+		if f.err == nil && f.gen == c.gen {
+			c.val, c.loadedAt, c.valid = f.val, t, true
 		}
-		close(c.loading)
+		close(f.done)
 		c.loading = nil
 		c.mu.Unlock()
 	}()
-	v, err := load(ctx)
-	loaded = err == nil
-	return v, err
+	f.val, f.err = load(ctx)
+	return f.val, f.err
 }
 
-// forget drops the value, so that the next get loads afresh. A load in
-// flight still delivers its value to its waiters.
-func (c *cached[T]) forget() {
+// errLoadPanicked stands for the outcome of a load that panicked: its
+// waiters try again.
+var errLoadPanicked = errors.New("booking: cache load panicked")
+
+// forgetIf drops the value, so that the next get loads afresh, only if
+// stale reports that it is out of date (a load in flight still delivers its
+// value to its waiters); a value already showing what the caller found is kept, so
+// that many callers finding the same thing do not make everyone load again.
+func (c *cached[T]) forgetIf(stale func(T) bool) {
 	c.mu.Lock()
-	c.valid = false
+	if c.valid && stale(c.val) {
+		c.valid = false
+		c.gen++
+	}
 	c.mu.Unlock()
 }

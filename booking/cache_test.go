@@ -211,3 +211,29 @@ func TestServiceCacheConcurrent(t *testing.T) {
 		t.Errorf("store Clinics calls = %d, want 1", got)
 	}
 }
+
+// TestServiceCacheKeptWhenAlreadyFull: a search that finds no room keeps a
+// cached quota status that already shows none, so a crowd meeting a full
+// service does not make every caller wait for a fresh load.
+func TestServiceCacheKeptWhenAlreadyFull(t *testing.T) {
+	t.Parallel()
+	svc, store, _ := newCachingService(time.Minute)
+	store.mu.Lock()
+	store.taken = 10
+	store.mu.Unlock()
+	ctx := context.Background()
+	if q, err := svc.Quota(ctx); err != nil || q.Video.Level != booking.QuotaFull {
+		t.Fatalf("Quota = %+v, %v; want full", q.Video, err)
+	}
+	for range 3 {
+		if _, err := svc.EarliestSlot(ctx, booking.ServiceVideo, ""); !errors.Is(err, booking.ErrQuotaFull) {
+			t.Fatalf("EarliestSlot = %v, want %v", err, booking.ErrQuotaFull)
+		}
+		if _, err := svc.Quota(ctx); err != nil {
+			t.Fatalf("Quota = %v", err)
+		}
+	}
+	if got := store.quotaCalls.Load(); got != 1 {
+		t.Errorf("store QuotaCounts calls = %d, want 1", got)
+	}
+}

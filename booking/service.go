@@ -101,8 +101,8 @@ type Service struct {
 	// QuotaTTL is how long, by Now, a quota status is reused by Quota. The
 	// status is "for reference" (only Book claims a place), so a second is
 	// harmless under load; zero reads the store every time. A booking or
-	// search that finds no room drops the cached status at once, so a
-	// booker is not sent round a full clinic again.
+	// search that finds no room drops the cached status at once if it still
+	// shows room there, so a booker is not sent round a full clinic again.
 	QuotaTTL time.Duration
 
 	clinics cached[[]Clinic]
@@ -238,10 +238,23 @@ func (s *Service) EarliestSlot(ctx context.Context, service ServiceKind, clinic 
 	}
 	if len(slots) == 0 {
 		// The cached status may still say there is room: it is stale now.
-		s.quota.forget()
+		s.forgetRoom(service, clinic)
 		return Slot{}, ErrQuotaFull
 	}
 	return slots[0], nil
+}
+
+// forgetRoom drops the cached quota status if it still shows room for
+// service (at clinic): the store has just been found to have less. A
+// status that already shows none is kept, so that a crowd meeting a full
+// clinic does not make every caller of Quota wait for a fresh load.
+func (s *Service) forgetRoom(service ServiceKind, clinic ClinicID) {
+	s.quota.forgetIf(func(q Quota) bool {
+		if service == ServiceVideo {
+			return q.Video.Bookable()
+		}
+		return q.Clinics[clinic].Bookable()
+	})
 }
 
 // OpenSlots returns page (from 0) of the slots with a place left in the
@@ -350,7 +363,7 @@ func (s *Service) Book(ctx context.Context, r BookRequest) (Booking, error) {
 		case errors.Is(err, ErrConflict):
 			continue // reference collision: draw another
 		case errors.Is(err, ErrSlotTaken):
-			s.quota.forget() // the cached status may still count the place
+			s.forgetRoom(slot.Service, slot.ClinicID) // the cached status may still count the place
 			return Booking{}, err
 		case !inWindow && errors.Is(err, ErrNotFound):
 			return Booking{}, ErrSlotUnavailable

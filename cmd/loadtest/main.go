@@ -34,6 +34,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -64,6 +65,8 @@ type config struct {
 	redisURL      string
 	keep          bool
 	cpuprofile    string
+	blockprofile  string
+	mutexprofile  string
 	verbose       bool
 	// worker role only
 	schema, prefix, listen string
@@ -94,6 +97,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.redisURL, "redis", envOr("CLINICBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL (keys under a clinicbot-load- prefix, deleted)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the schema and Redis keys for inspection")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof -top)")
+	fs.StringVar(&c.blockprofile, "blockprofile", "", "write a profile of where goroutines blocked (channels, locks, select) to this file")
+	fs.StringVar(&c.mutexprofile, "mutexprofile", "", "write a profile of contended mutexes to this file")
 	fs.BoolVar(&c.verbose, "v", false, "log the bot's errors to stderr")
 	fs.StringVar(&c.schema, "schema", "", "internal: the worker's schema")
 	fs.StringVar(&c.prefix, "prefix", "", "internal: the worker's Redis key prefix")
@@ -131,6 +136,28 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		errs = append(errs, errors.New("-enquire and -cancel are shares: each at least 0, together at most 1"))
 	}
 	return c, errors.Join(errs...)
+}
+
+// startProfile turns on the block or mutex profile and returns the function
+// that writes it to file at the end of the run.
+func startProfile(name, file string, stderr io.Writer) (stop func(), err error) {
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, err
+	}
+	if name == "block" {
+		runtime.SetBlockProfileRate(int(time.Microsecond)) // an event per µs blocked, on average
+	} else {
+		runtime.SetMutexProfileFraction(1)
+	}
+	return func() {
+		if err := pprof.Lookup(name).WriteTo(f, 0); err != nil {
+			fmt.Fprintf(stderr, "loadtest: %s profile: %v\n", name, err)
+		}
+		if err := f.Close(); err != nil {
+			fmt.Fprintf(stderr, "loadtest: %s profile: %v\n", name, err)
+		}
+	}, nil
 }
 
 func envOr(name, def string) string {
@@ -179,6 +206,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	for _, p := range []struct{ name, file string }{{"block", c.blockprofile}, {"mutex", c.mutexprofile}} {
+		if p.file == "" {
+			continue
+		}
+		stop, err := startProfile(p.name, p.file, stderr)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 
 	schema, prefix, key, err := newRunIDs()

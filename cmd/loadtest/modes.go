@@ -395,6 +395,7 @@ func surge(ctx context.Context, c config, s *services, log *slog.Logger, rep *re
 	rep.figure("replies saying places ran out somewhere", "%d", t.quota)
 	rep.figure("router outcomes", "%s", metrics)
 	rep.figure("bookers", "%s", t)
+	poolFigure(rep, s)
 
 	rep.section("invariants")
 	rep.check("exactly the places were booked", t.booked == c.places, "booked=%d places=%d", t.booked, c.places)

@@ -140,3 +140,15 @@ func memFigures() (heapInuse, sys uint64) {
 func mib(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+
+// poolFigure reports how long the run waited for a PostgreSQL connection
+// from the pool.
+func poolFigure(rep *report, s *services) {
+	st := s.pool.Stat()
+	var mean time.Duration
+	if n := st.EmptyAcquireCount(); n > 0 {
+		mean = st.EmptyAcquireWaitTime() / time.Duration(n)
+	}
+	rep.figure("PostgreSQL pool: acquires, of which waited (mean wait)", "%d, %d (%s), %d cancelled; max %d connections",
+		st.AcquireCount(), st.EmptyAcquireCount(), ms(mean), st.CanceledAcquireCount(), st.MaxConns())
+}
