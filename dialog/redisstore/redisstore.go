@@ -147,10 +147,18 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	return &Store{client: client, opts: opts}
 }
 
+// DefaultPoolSize is the connection pool ClientOptions sets when the URL
+// names none. go-redis's own default (10 per CPU, 20 here) ran dry in the
+// surge drill: updates then waited PoolTimeout for a connection and were
+// answered "try again" although Redis itself was up. Connections are
+// cheap for Redis; waiting for one is not for a booker.
+const DefaultPoolSize = 64
+
 // ClientOptions parses a redis:// URL into client options with timeouts
 // short enough that an unreachable Redis is reported within about a second:
 // DialTimeout, ReadTimeout and WriteTimeout 500ms, PoolTimeout 1s, one dial
-// attempt and one retry, and context deadlines honoured. Values set in the
+// attempt and one retry, and context deadlines honoured; the pool holds
+// DefaultPoolSize connections. Values set in the
 // URL's query (e.g. ?dial_timeout=2s) are kept.
 func ClientOptions(rawURL string) (*redis.Options, error) {
 	o, err := redis.ParseURL(rawURL)
@@ -168,6 +176,9 @@ func ClientOptions(rawURL string) (*redis.Options, error) {
 	}
 	if o.PoolTimeout == 0 {
 		o.PoolTimeout = time.Second
+	}
+	if o.PoolSize == 0 {
+		o.PoolSize = DefaultPoolSize
 	}
 	if o.MaxRetries == 0 {
 		o.MaxRetries = 1

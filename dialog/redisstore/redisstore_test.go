@@ -588,18 +588,19 @@ func TestClientOptions(t *testing.T) {
 	tests := []struct {
 		url  string
 		dial time.Duration
+		pool int
 	}{
-		{"redis://127.0.0.1:6379/0", 500 * time.Millisecond},
-		{"redis://127.0.0.1:6379/0?dial_timeout=2s", 2 * time.Second},
+		{"redis://127.0.0.1:6379/0", 500 * time.Millisecond, redisstore.DefaultPoolSize},
+		{"redis://127.0.0.1:6379/0?dial_timeout=2s&pool_size=7", 2 * time.Second, 7},
 	}
 	for _, tt := range tests {
 		o, err := redisstore.ClientOptions(tt.url)
 		if err != nil {
 			t.Fatalf("ClientOptions(%q) = %v", tt.url, err)
 		}
-		if o.DialTimeout != tt.dial || o.ReadTimeout != 500*time.Millisecond || !o.ContextTimeoutEnabled {
-			t.Errorf("ClientOptions(%q) = dial %v read %v ctx %v, want dial %v read 500ms ctx true",
-				tt.url, o.DialTimeout, o.ReadTimeout, o.ContextTimeoutEnabled, tt.dial)
+		if o.DialTimeout != tt.dial || o.ReadTimeout != 500*time.Millisecond || !o.ContextTimeoutEnabled || o.PoolSize != tt.pool {
+			t.Errorf("ClientOptions(%q) = dial %v read %v ctx %v pool %d, want dial %v read 500ms ctx true pool %d",
+				tt.url, o.DialTimeout, o.ReadTimeout, o.ContextTimeoutEnabled, o.PoolSize, tt.dial, tt.pool)
 		}
 	}
 	if _, err := redisstore.ClientOptions("http://x"); err == nil {
