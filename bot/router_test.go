@@ -478,31 +478,12 @@ func TestRouterReplicas(t *testing.T) {
 	}
 }
 
-// tripCounter counts requests: one per command, one per pipeline.
-type tripCounter struct{ n atomic.Int64 }
-
-func (c *tripCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (c *tripCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		c.n.Add(1)
-		return next(ctx, cmd)
-	}
-}
-
-func (c *tripCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		c.n.Add(1)
-		return next(ctx, cmds)
-	}
-}
-
 // TestRouterRoundTrips: lock, dedupe, session load, session store and
 // unlock take at most 2 Redis round trips per update.
 func TestRouterRoundTrips(t *testing.T) {
 	t.Parallel()
 	prefix := testenv.RedisPrefix(t)
-	trips := &tripCounter{}
+	trips := &testenv.RoundTrips{}
 	client := newClient(t, trips)
 	store := redisstore.New(client, redisstore.Options{Prefix: prefix, Sealer: newSealer(t)})
 	r := bot.NewRouter(newFakeEngine(t), store, bot.Options{Apology: testApology})
@@ -512,17 +493,17 @@ func TestRouterRoundTrips(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 1; i <= 20; i++ {
-		before := trips.n.Load()
+		before := trips.N()
 		if _, err := r.Handle(ctx, update(b, strconv.Itoa(i), "hello")); err != nil {
 			t.Fatal(err)
 		}
-		if n := trips.n.Load() - before; n > 2 {
+		if n := trips.N() - before; n > 2 {
 			t.Errorf("update %d took %d round trips, want at most 2", i, n)
 		}
 	}
-	before := trips.n.Load()
+	before := trips.N()
 	r.Handle(ctx, update(b, "5", "hello"))
-	dup := trips.n.Load() - before
+	dup := trips.N() - before
 	t.Logf("round trips per update: 2 (Begin script, Commit script); per duplicate: %d", dup)
 }
 

@@ -42,6 +42,7 @@ import (
 	"golang.org/x/tools/txtar"
 
 	"github.com/clinicbot/clinicbot/booking"
+	"github.com/clinicbot/clinicbot/booking/bookingtest"
 	"github.com/clinicbot/clinicbot/dialog"
 )
 
@@ -56,28 +57,12 @@ var Start = time.Date(2026, 11, 28, 8, 0, 0, 0, booking.HongKong())
 // MaxSessionBytes is the most a stored session may take.
 const MaxSessionBytes = 2048
 
-// Clock is a fake clock safe for concurrent use.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// Clock is the fake clock of transcripts: bookingtest's, shared with the
+// store conformance suite.
+type Clock = bookingtest.Clock
 
 // NewClock returns a clock at t.
-func NewClock(t time.Time) *Clock { return &Clock{t: t} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock on by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func NewClock(t time.Time) *Clock { return bookingtest.NewClock(t) }
 
 // Config says how to build the stores of one transcript.
 type Config struct {

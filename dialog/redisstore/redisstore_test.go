@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,31 +34,11 @@ func newSealer(t testing.TB) *booking.Protector {
 	return p
 }
 
-// roundTrips counts the requests a client sends: one per command, one per
-// pipeline.
-type roundTrips struct{ n atomic.Int64 }
-
-func (r *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (r *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		r.n.Add(1)
-		return next(ctx, cmd)
-	}
-}
-
-func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		r.n.Add(1)
-		return next(ctx, cmds)
-	}
-}
-
 type fixture struct {
 	store  *redisstore.Store
 	client *redis.Client
 	prefix string
-	trips  *roundTrips
+	trips  *testenv.RoundTrips
 }
 
 // newFixture returns a Store under a prefix unique to the test, whose keys
@@ -73,7 +52,7 @@ func newFixture(t testing.TB, opts redisstore.Options) *fixture {
 	prefix := testenv.RedisPrefix(t)
 	client := redis.NewClient(o)
 	t.Cleanup(func() { client.Close() })
-	trips := &roundTrips{}
+	trips := &testenv.RoundTrips{}
 	client.AddHook(trips)
 	opts.Prefix = prefix
 	if opts.Sealer == nil {
@@ -537,7 +516,7 @@ func TestRoundTrips(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, redisstore.Options{})
 	update := func(id string) int64 {
-		before := f.trips.n.Load()
+		before := f.trips.N()
 		s, _, err := f.store.Begin(ctx, "telegram:1", id, "tok-"+id, time.Minute)
 		if err != nil {
 			t.Fatal(err)
@@ -545,7 +524,7 @@ func TestRoundTrips(t *testing.T) {
 		if err := f.store.Commit(ctx, "telegram:1", id, "tok-"+id, s); err != nil {
 			t.Fatal(err)
 		}
-		return f.trips.n.Load() - before
+		return f.trips.N() - before
 	}
 	first := update("1")
 	for i := 2; i <= 5; i++ {
@@ -554,11 +533,11 @@ func TestRoundTrips(t *testing.T) {
 		}
 	}
 	t.Logf("round trips per update: first %d (a new connection's handshake, and +1 per script the server has not cached), then 2", first)
-	before := f.trips.n.Load()
+	before := f.trips.N()
 	if _, dup, err := f.store.Begin(ctx, "telegram:1", "3", "tok", time.Minute); err != nil || !dup {
 		t.Fatalf("Begin(duplicate) = %v, %v", dup, err)
 	}
-	if n := f.trips.n.Load() - before; n != 1 {
+	if n := f.trips.N() - before; n != 1 {
 		t.Errorf("a duplicate took %d round trips, want 1", n)
 	}
 }

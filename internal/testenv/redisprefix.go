@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -50,3 +51,30 @@ func RedisPrefix(tb testing.TB) string {
 // globEscaper quotes the characters special to a Redis MATCH pattern, which
 // a test's name may hold.
 var globEscaper = strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`, `]`, `\]`)
+
+// RoundTrips is a go-redis hook that counts the requests a client sends:
+// one per command, one per pipeline (a Lua script is one command). Add it
+// with client.AddHook and read N.
+type RoundTrips struct{ n atomic.Int64 }
+
+// N returns how many requests were sent so far.
+func (r *RoundTrips) N() int64 { return r.n.Load() }
+
+// DialHook passes dials through uncounted.
+func (r *RoundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+// ProcessHook counts one command.
+func (r *RoundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		r.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+// ProcessPipelineHook counts a whole pipeline as one.
+func (r *RoundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		r.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
