@@ -2,7 +2,6 @@ package bot_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/clinicbot/clinicbot/booking"
+	"github.com/clinicbot/clinicbot/booking/bookingtest"
 	"github.com/clinicbot/clinicbot/bot"
 	"github.com/clinicbot/clinicbot/dialog"
 	"github.com/clinicbot/clinicbot/dialog/redisstore"
@@ -151,24 +151,13 @@ func coordinators() []struct {
 		}},
 		{"Redis", func(t *testing.T) func() bot.Coordinator {
 			prefix := testenv.RedisPrefix(t)
-			sealer := newSealer(t)
+			sealer := bookingtest.NewProtector(t)
 			return func() bot.Coordinator {
 				client := newClient(t, nil)
 				return redisstore.New(client, redisstore.Options{Prefix: prefix, Sealer: sealer})
 			}
 		}},
 	}
-}
-
-func newSealer(t testing.TB) *booking.Protector {
-	t.Helper()
-	key := make([]byte, booking.MinKeySize)
-	rand.Read(key)
-	p, err := booking.NewProtector(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // newClient returns a client of the test Redis, with hook if not nil,
@@ -387,7 +376,7 @@ func TestRouterRedisUnreachable(t *testing.T) {
 	}
 	client := redis.NewClient(o)
 	defer client.Close()
-	store := redisstore.New(client, redisstore.Options{Sealer: newSealer(t)})
+	store := redisstore.New(client, redisstore.Options{Sealer: bookingtest.NewProtector(t)})
 	metrics := &recorder{}
 	engine := newFakeEngine(t)
 	r := bot.NewRouter(engine, store, bot.Options{Apology: testApology, Metrics: metrics})
@@ -485,7 +474,7 @@ func TestRouterRoundTrips(t *testing.T) {
 	prefix := testenv.RedisPrefix(t)
 	trips := &testenv.RoundTrips{}
 	client := newClient(t, trips)
-	store := redisstore.New(client, redisstore.Options{Prefix: prefix, Sealer: newSealer(t)})
+	store := redisstore.New(client, redisstore.Options{Prefix: prefix, Sealer: bookingtest.NewProtector(t)})
 	r := bot.NewRouter(newFakeEngine(t), store, bot.Options{Apology: testApology})
 	ctx := context.Background()
 	b := booker("1")

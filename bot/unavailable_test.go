@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/clinicbot/clinicbot/booking/bookingtest"
 	"github.com/clinicbot/clinicbot/bot"
 	"github.com/clinicbot/clinicbot/dialog/redisstore"
 )
@@ -52,7 +53,7 @@ func hungRouter(tb testing.TB) *bot.Router {
 	}
 	client := redis.NewClient(o)
 	tb.Cleanup(func() { client.Close() })
-	store := redisstore.New(client, redisstore.Options{Sealer: newSealer(tb)})
+	store := redisstore.New(client, redisstore.Options{Sealer: bookingtest.NewProtector(tb)})
 	return bot.NewRouter(newFakeEngine(tb), store, bot.Options{Apology: testApology})
 }
 
@@ -86,7 +87,7 @@ func BenchmarkRouterRedisRefused(b *testing.B) {
 	}
 	client := redis.NewClient(o)
 	b.Cleanup(func() { client.Close() })
-	store := redisstore.New(client, redisstore.Options{Sealer: newSealer(b)})
+	store := redisstore.New(client, redisstore.Options{Sealer: bookingtest.NewProtector(b)})
 	r := bot.NewRouter(newFakeEngine(b), store, bot.Options{Apology: testApology})
 	for i := 0; b.Loop(); i++ {
 		r.Handle(context.Background(), update(booker("1"), "1", "hello"))

@@ -17,6 +17,7 @@ package bookingtest
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strconv"
@@ -55,6 +56,19 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
+}
+
+// NewProtector returns a Protector over a fresh random key, for tests that
+// need one of their own (two of them never open each other's values).
+func NewProtector(tb testing.TB) *booking.Protector {
+	tb.Helper()
+	key := make([]byte, booking.MinKeySize)
+	rand.Read(key)
+	p, err := booking.NewProtector(key)
+	if err != nil {
+		tb.Fatalf("NewProtector: %v", err)
+	}
+	return p
 }
 
 // TestKey is the Protector master key the suite uses.

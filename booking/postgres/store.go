@@ -186,22 +186,28 @@ func (w *where) String() string {
 	return " WHERE " + strings.Join(w.conds, " AND ")
 }
 
+// slots narrows to the slots of service at clinic that start in
+// [from, to); an empty service or clinic, or a zero time, does not narrow.
+func (w *where) slots(service booking.ServiceKind, clinic booking.ClinicID, from, to time.Time) {
+	if service != "" {
+		w.add("s.service = ?", service)
+	}
+	if clinic != "" {
+		w.add("s.clinic_id = ?", clinic)
+	}
+	if !from.IsZero() {
+		w.add("s.start_at >= ?", ts(from))
+	}
+	if !to.IsZero() {
+		w.add("s.start_at < ?", ts(to))
+	}
+}
+
 // Slots returns the slots that match q, ordered by start then ID.
 func (s *Store) Slots(ctx context.Context, q booking.SlotQuery) (_ []booking.Slot, err error) {
 	defer wrap(&err, "slots")
 	var w where
-	if q.Service != "" {
-		w.add("s.service = ?", q.Service)
-	}
-	if q.ClinicID != "" {
-		w.add("s.clinic_id = ?", q.ClinicID)
-	}
-	if !q.From.IsZero() {
-		w.add("s.start_at >= ?", ts(q.From))
-	}
-	if !q.To.IsZero() {
-		w.add("s.start_at < ?", ts(q.To))
-	}
+	w.slots(q.Service, q.ClinicID, q.From, q.To)
 	if q.OpenOnly {
 		w.conds = append(w.conds, "s.taken < s.capacity")
 	}
@@ -535,18 +541,7 @@ func (s *Store) times(ctx context.Context, sql string, args ...any) ([]time.Time
 func (s *Store) Bookings(ctx context.Context, q booking.BookingQuery) (_ []booking.Booking, err error) {
 	defer wrap(&err, "bookings")
 	var w where
-	if q.ClinicID != "" {
-		w.add("s.clinic_id = ?", q.ClinicID)
-	}
-	if q.Service != "" {
-		w.add("s.service = ?", q.Service)
-	}
-	if !q.From.IsZero() {
-		w.add("s.start_at >= ?", ts(q.From))
-	}
-	if !q.To.IsZero() {
-		w.add("s.start_at < ?", ts(q.To))
-	}
+	w.slots(q.Service, q.ClinicID, q.From, q.To)
 	if q.Status != "" {
 		w.add("b.status = ?", q.Status)
 	}

@@ -217,21 +217,27 @@ func (w *where) String() string {
 	return " WHERE " + strings.Join(w.conds, " AND ")
 }
 
+// slots narrows to the slots of service at clinic that start in
+// [from, to); an empty service or clinic, or a zero time, does not narrow.
+func (w *where) slots(service booking.ServiceKind, clinic booking.ClinicID, from, to time.Time) {
+	if service != "" {
+		w.add("s.service = ?", service)
+	}
+	if clinic != "" {
+		w.add("s.clinic_id = ?", clinic)
+	}
+	if !from.IsZero() {
+		w.add("s.start_at >= ?", micro(from))
+	}
+	if !to.IsZero() {
+		w.add("s.start_at < ?", micro(to))
+	}
+}
+
 // Slots returns the slots that match q, ordered by start then ID.
 func (s *Store) Slots(ctx context.Context, q booking.SlotQuery) ([]booking.Slot, error) {
 	var w where
-	if q.Service != "" {
-		w.add("s.service = ?", q.Service)
-	}
-	if q.ClinicID != "" {
-		w.add("s.clinic_id = ?", q.ClinicID)
-	}
-	if !q.From.IsZero() {
-		w.add("s.start_at >= ?", micro(q.From))
-	}
-	if !q.To.IsZero() {
-		w.add("s.start_at < ?", micro(q.To))
-	}
+	w.slots(q.Service, q.ClinicID, q.From, q.To)
 	if q.OpenOnly {
 		w.conds = append(w.conds, "s.taken < s.capacity")
 	}
@@ -567,18 +573,7 @@ func (s *Store) times(ctx context.Context, query string, args ...any) ([]time.Ti
 // Bookings lists bookings for clinic staff, ordered by slot start.
 func (s *Store) Bookings(ctx context.Context, q booking.BookingQuery) ([]booking.Booking, error) {
 	var w where
-	if q.ClinicID != "" {
-		w.add("s.clinic_id = ?", q.ClinicID)
-	}
-	if q.Service != "" {
-		w.add("s.service = ?", q.Service)
-	}
-	if !q.From.IsZero() {
-		w.add("s.start_at >= ?", micro(q.From))
-	}
-	if !q.To.IsZero() {
-		w.add("s.start_at < ?", micro(q.To))
-	}
+	w.slots(q.Service, q.ClinicID, q.From, q.To)
 	if q.Status != "" {
 		w.add("b.status = ?", q.Status)
 	}

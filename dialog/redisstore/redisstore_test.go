@@ -2,7 +2,6 @@ package redisstore_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"strconv"
@@ -15,24 +14,11 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/clinicbot/clinicbot/booking"
+	"github.com/clinicbot/clinicbot/booking/bookingtest"
 	"github.com/clinicbot/clinicbot/dialog"
 	"github.com/clinicbot/clinicbot/dialog/redisstore"
 	"github.com/clinicbot/clinicbot/internal/testenv"
 )
-
-// newSealer returns the production Sealer, a booking.Protector, over a
-// random key.
-func newSealer(t testing.TB) *booking.Protector {
-	t.Helper()
-	key := make([]byte, booking.MinKeySize)
-	rand.Read(key)
-	p, err := booking.NewProtector(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 type fixture struct {
 	store  *redisstore.Store
@@ -56,7 +42,7 @@ func newFixture(t testing.TB, opts redisstore.Options) *fixture {
 	client.AddHook(trips)
 	opts.Prefix = prefix
 	if opts.Sealer == nil {
-		opts.Sealer = newSealer(t)
+		opts.Sealer = bookingtest.NewProtector(t)
 	}
 	return &fixture{store: redisstore.New(client, opts), client: client, prefix: prefix, trips: trips}
 }
@@ -550,7 +536,7 @@ func TestUnreachable(t *testing.T) {
 	}
 	client := redis.NewClient(o)
 	defer client.Close()
-	store := redisstore.New(client, redisstore.Options{Sealer: newSealer(t)})
+	store := redisstore.New(client, redisstore.Options{Sealer: bookingtest.NewProtector(t)})
 	ctx := context.Background()
 	if _, err := store.Load(ctx, "telegram:1"); err == nil {
 		t.Errorf("Load from an unreachable Redis = nil error")
