@@ -239,6 +239,7 @@ func (b *bookerRun) run(ctx context.Context) result {
 	apologies := 0
 	last := typed("/start")
 	next := last
+	leaving := false // next is the booker's last action
 	for res.updates < b.maxSteps {
 		if ctx.Err() != nil {
 			res.outcome = outStuck
@@ -301,6 +302,9 @@ func (b *bookerRun) run(ctx context.Context) result {
 		}
 		apologies = 0
 		last = next
+		if leaving {
+			return res
+		}
 		if g >= len(b.goals) {
 			res.outcome = outDone
 			return res
@@ -346,9 +350,11 @@ func (b *bookerRun) run(ctx context.Context) result {
 				next = typed("/exit")
 			}
 		case stQuotaFull:
+			// Leaves with "exit", an update like any other: counted,
+			// timed and retried as the others are.
 			res.outcome = outQuotaFull
-			b.sendQuiet(ctx, press(sc, "exit"), &res)
-			return res
+			next = press(sc, "exit")
+			leaving = true
 		case stRegion:
 			var open []string
 			for _, o := range sc.options {
@@ -434,14 +440,6 @@ func (b *bookerRun) send(ctx context.Context, a action) (screen, error) {
 		}
 	}
 	return screen{}, err
-}
-
-// sendQuiet sends a last action whose answer does not matter.
-func (b *bookerRun) sendQuiet(ctx context.Context, a action, res *result) {
-	if _, err := b.send(ctx, a); err != nil {
-		res.errors++
-	}
-	res.updates++
 }
 
 // sleepCtx sleeps for d and reports whether ctx is still live.
