@@ -88,6 +88,29 @@ func TestThroughputTelegramSmall(t *testing.T) {
 	}
 }
 
+// TestThroughputMemorySessionsSmall runs the router with sessions in
+// process, as the embedded default keeps them, and measures what a held
+// session costs the process.
+func TestThroughputMemorySessionsSmall(t *testing.T) {
+	pg := testenv.PostgresURL(t)
+	rd := testenv.RedisURL(t)
+	var out, errs bytes.Buffer
+	err := run(context.Background(), []string{"-mode=throughput", "-sessions=memory", "-bookers=20", "-concurrency=10", "-hold=20",
+		"-postgres=" + pg, "-redis=" + rd, "-timeout=120s", "-update-timeout=60s"}, &out, &errs)
+	t.Log(out.String())
+	if err != nil {
+		t.Fatalf("run(throughput, memory sessions) = %v; stderr: %s", err, errs.String())
+	}
+	for _, want := range []string{"process heap per active session", "memory sessions", "PASS  every booker finished its conversation"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if strings.Contains(out.String(), "Redis per active session") {
+		t.Errorf("report measures Redis sessions, but sessions were kept in process")
+	}
+}
+
 func TestParseFlagsRefuses(t *testing.T) {
 	t.Parallel()
 	tests := map[string][]string{
@@ -96,6 +119,8 @@ func TestParseFlagsRefuses(t *testing.T) {
 		"unknown_drill": {"-drills=disk"},
 		"shares":        {"-enquire=0.7", "-cancel=0.7"},
 		"no_bookers":    {"-bookers=-1"},
+		"sessions":      {"-sessions=disk"},
+		"memory_faults": {"-mode=faults", "-sessions=memory"},
 	}
 	for name, args := range tests {
 		t.Run(name, func(t *testing.T) {

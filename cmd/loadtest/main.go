@@ -61,13 +61,16 @@ type config struct {
 	timeout     time.Duration
 	// updateTimeout is the router's per-update deadline (0: its default).
 	updateTimeout time.Duration
-	pgURL         string
-	redisURL      string
-	keep          bool
-	cpuprofile    string
-	blockprofile  string
-	mutexprofile  string
-	verbose       bool
+	// sessions is where the router keeps sessions: redis or memory.
+	sessions     string
+	pgURL        string
+	redisURL     string
+	keep         bool
+	cpuprofile   string
+	blockprofile string
+	mutexprofile string
+	memprofile   string
+	verbose      bool
 	// worker role only
 	schema, prefix, listen string
 }
@@ -93,11 +96,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.drills, "drills", "kill", "faults: comma-separated drills among kill, redis, postgres (redis and postgres restart the machine's shared services)")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Minute, "the whole run stops after this")
 	fs.DurationVar(&c.updateTimeout, "update-timeout", 0, "the router's bound on one update, after which the booker is told to try again (0: the router's default, 10s)")
+	fs.StringVar(&c.sessions, "sessions", "redis", "router path: where sessions live, redis (production) or memory (in process, as the embedded default)")
 	fs.StringVar(&c.pgURL, "postgres", envOr("CLINICBOT_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"), "PostgreSQL URL (a load_ schema is created in it and dropped)")
 	fs.StringVar(&c.redisURL, "redis", envOr("CLINICBOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"), "Redis URL (keys under a clinicbot-load- prefix, deleted)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the schema and Redis keys for inspection")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof -top)")
 	fs.StringVar(&c.blockprofile, "blockprofile", "", "write a profile of where goroutines blocked (channels, locks, select) to this file")
+	fs.StringVar(&c.memprofile, "memprofile", "", "router throughput: write a heap profile, taken while the -hold sessions are held, to this file")
 	fs.StringVar(&c.mutexprofile, "mutexprofile", "", "write a profile of contended mutexes to this file")
 	fs.BoolVar(&c.verbose, "v", false, "log the bot's errors to stderr")
 	fs.StringVar(&c.schema, "schema", "", "internal: the worker's schema")
@@ -114,6 +119,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	case "throughput", "surge", "faults":
 	default:
 		errs = append(errs, fmt.Errorf("-mode=%q: want throughput, surge or faults", c.mode))
+	}
+	if c.sessions != "redis" && c.sessions != "memory" {
+		errs = append(errs, fmt.Errorf("-sessions=%q: want redis or memory", c.sessions))
+	}
+	if c.sessions == "memory" && c.mode == "faults" {
+		errs = append(errs, errors.New("-sessions=memory: the fault drills need sessions that outlive the bot process (redis)"))
 	}
 	if c.path != "router" && c.path != "telegram" {
 		errs = append(errs, fmt.Errorf("-path=%q: want router or telegram", c.path))
@@ -222,7 +233,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s := &services{pgURL: c.pgURL, redisURL: c.redisURL, schema: schema, prefix: prefix, key: key, updateTimeout: c.updateTimeout}
+	s := &services{pgURL: c.pgURL, redisURL: c.redisURL, schema: schema, prefix: prefix, key: key, updateTimeout: c.updateTimeout,
+		memorySessions: c.sessions == "memory"}
 	if err := createSchema(ctx, c.pgURL, schema); err != nil {
 		return err
 	}

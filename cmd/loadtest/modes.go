@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"os"
+	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -227,16 +230,35 @@ func throughput(ctx context.Context, c config, s *services, log *slog.Logger, re
 }
 
 // sessionMemory leaves c.hold more bookers mid-flow (at the offer, with
-// every answer given) and measures what their sessions take in Redis.
+// every answer given) and measures what their sessions take: the process's
+// live heap (after a collection) and, with Redis sessions, Redis.
 func sessionMemory(ctx context.Context, c config, s *services, router *bot.Router, rep *report) error {
-	before, err := usedMemory(ctx, s)
-	if err != nil {
+	var before int64
+	if !s.memorySessions {
+		var err error
+		if before, err = usedMemory(ctx, s); err != nil {
+			return err
+		}
+	}
+	heap0 := liveHeap()
+	first := c.bookers + 1000
+	hold := func() error { // the fleet's own records are garbage afterwards
+		f := &fleet{rec: &recorder{}, goals: func(int) []goal { return []goal{goalHold} }, conn: routerConn{router}}
+		return f.runPool(ctx, first, c.hold, c.concurrency)
+	}
+	if err := hold(); err != nil {
 		return err
 	}
-	f := &fleet{rec: &recorder{}, goals: func(int) []goal { return []goal{goalHold} }, conn: routerConn{router}}
-	first := c.bookers + 1000
-	if err := f.runPool(ctx, first, c.hold, c.concurrency); err != nil {
-		return err
+	heap1 := liveHeap()
+	if c.memprofile != "" {
+		if err := writeHeapProfile(c.memprofile); err != nil {
+			return err
+		}
+	}
+	rep.figure("process heap per active session", "%d B (live heap delta over %d sessions held mid-flow, %s sessions)",
+		(heap1-heap0)/int64(c.hold), c.hold, c.sessions)
+	if s.memorySessions {
+		return nil
 	}
 	after, err := usedMemory(ctx, s)
 	if err != nil {
@@ -271,6 +293,30 @@ func sessionMemory(ctx context.Context, c config, s *services, router *bot.Route
 	rep.figure("Redis per active session (MEMORY USAGE)", "%d B (%s; sample of %d mid-flow)", total/n, strings.Join(parts, ", "), n)
 	rep.figure("Redis per active session (used_memory)", "%d B (delta over %d sessions; other clients share this Redis)", (after-before)/int64(c.hold), c.hold)
 	return nil
+}
+
+// writeHeapProfile writes the heap profile (as of the last collection) to file.
+func writeHeapProfile(file string) error {
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// liveHeap is the heap in use after full collections: what is retained.
+// Two collections, as the first only moves sync.Pool contents (pooled
+// deflate writers, buffers) to a victim cache that the second frees.
+func liveHeap() int64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
 }
 
 func usedMemory(ctx context.Context, s *services) (int64, error) {

@@ -32,6 +32,11 @@ type services struct {
 	// updateTimeout bounds one update in the router (bot.Options.Timeout);
 	// zero keeps the router's default.
 	updateTimeout time.Duration
+	// memorySessions keeps sessions in process (dialog.MemoryStore and
+	// bot.MemoryCoordinator, as the embedded default does) instead of in
+	// Redis; memSessions is that store once the router is built.
+	memorySessions bool
+	memSessions    *dialog.MemoryStore
 
 	pool  *pgxpool.Pool
 	rdb   *redis.Client
@@ -128,12 +133,22 @@ func (s *services) router(log *slog.Logger, m bot.Metrics) (*bot.Router, error) 
 	if err != nil {
 		return nil, err
 	}
-	rs := redisstore.New(s.rdb, redisstore.Options{Prefix: s.prefix, Sealer: p, Logger: log})
-	engine, err := dialog.New(s.svc, rs, dialog.Options{Logger: log})
+	var (
+		sessions dialog.SessionStore
+		coord    bot.Coordinator
+	)
+	if s.memorySessions {
+		s.memSessions = dialog.NewMemoryStore(time.Now, 15*time.Minute)
+		sessions, coord = s.memSessions, bot.NewMemoryCoordinator(s.memSessions, time.Now)
+	} else {
+		rs := redisstore.New(s.rdb, redisstore.Options{Prefix: s.prefix, Sealer: p, Logger: log})
+		sessions, coord = rs, rs
+	}
+	engine, err := dialog.New(s.svc, sessions, dialog.Options{Logger: log})
 	if err != nil {
 		return nil, err
 	}
-	return bot.NewRouter(engine, rs, bot.Options{Logger: log, Metrics: m, Timeout: s.updateTimeout}), nil
+	return bot.NewRouter(engine, coord, bot.Options{Logger: log, Metrics: m, Timeout: s.updateTimeout}), nil
 }
 
 // close releases the connections.
