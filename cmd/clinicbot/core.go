@@ -14,6 +14,7 @@ import (
 	"github.com/clinicbot/clinicbot/booking"
 	"github.com/clinicbot/clinicbot/booking/postgres"
 	"github.com/clinicbot/clinicbot/booking/sqlite"
+	"github.com/clinicbot/clinicbot/dialog/redisstore"
 	"github.com/clinicbot/clinicbot/internal/health"
 	"github.com/clinicbot/clinicbot/internal/metrics"
 )
@@ -100,17 +101,9 @@ func (e *env) openCore(ctx context.Context, m *metrics.Metrics) (*core, error) {
 	return c, nil
 }
 
-// redisLog sends go-redis's own log lines (connection pool failures, with
-// addresses and no personal data) to slog.
-type redisLog struct{ log *slog.Logger }
-
-func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
-	l.log.WarnContext(ctx, "redis client", "detail", fmt.Sprintf(format, v...))
-}
-
 // openRedis connects to REDIS_URL, when set, with short timeouts.
 func (c *core) openRedis(ctx context.Context, url string, log *slog.Logger) error {
-	redis.SetLogger(redisLog{log.With("component", "redis")})
+	redis.SetLogger(redisstore.ClientLogger{Log: log.With("component", "redis")})
 	opts, err := redisOptions(url)
 	if err != nil {
 		return err

@@ -39,6 +39,10 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/clinicbot/clinicbot/dialog/redisstore"
 )
 
 // config is the command line.
@@ -202,6 +206,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if c.verbose {
 		log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
+	// go-redis's own lines (dial failures during the Redis drill) go where
+	// the bot's errors go, not straight to stderr.
+	redis.SetLogger(redisstore.ClientLogger{Log: log})
 	if c.role == "worker" {
 		return runWorker(ctx, c, stdout, log)
 	}

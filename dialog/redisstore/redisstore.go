@@ -154,6 +154,16 @@ func New(client redis.UniversalClient, opts Options) *Store {
 // cheap for Redis; waiting for one is not for a booker.
 const DefaultPoolSize = 64
 
+// ClientLogger routes go-redis's own log lines (dial failures, pool
+// events; they carry addresses, never keys or values) to log at Warn.
+// Install it with redis.SetLogger; go-redis otherwise prints to stderr.
+type ClientLogger struct{ Log *slog.Logger }
+
+// Printf implements go-redis's logging interface.
+func (l ClientLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.Log.WarnContext(ctx, "redis client", "detail", fmt.Sprintf(format, v...))
+}
+
 // ClientOptions parses a redis:// URL into client options with timeouts
 // short enough that an unreachable Redis is reported within about a second:
 // DialTimeout, ReadTimeout and WriteTimeout 500ms, PoolTimeout 1s, one dial
