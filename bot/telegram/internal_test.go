@@ -154,7 +154,7 @@ func TestAlertText(t *testing.T) {
 		name, text, lang, want string
 	}{
 		{"engine_text", "That button is old.", langEn, "That button is old."},
-		{"empty_falls_back", "", langEn, textStale.en},
+		{"empty_falls_back", "", langEn, "This button is out of date. Please use the latest message."},
 		{"too_long_cut", strings.Repeat("按", 250), langZhHK, strings.Repeat("按", 199) + "…"},
 	}
 	for _, tt := range tests {

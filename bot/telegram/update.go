@@ -102,7 +102,7 @@ func (b *Bot) handleMessage(ctx context.Context, log *slog.Logger, updateID int,
 	chatID := m.Chat.ID
 	log = log.With("chat_id", chatID)
 	if !m.Chat.IsPrivate() {
-		b.sendNotice(ctx, log, chatID, textPrivateOnly.in(locales.Match(m.From.LanguageCode)))
+		b.sendNotice(ctx, log, chatID, say(locales.Match(m.From.LanguageCode), keyPrivateOnly))
 		return
 	}
 	// In a private chat only the booker writes; a contact they share may be
@@ -118,7 +118,7 @@ func (b *Bot) handleMessage(ctx context.Context, log *slog.Logger, updateID int,
 	case m.Text != "":
 		in.Kind, in.Text = dialog.InputText, m.Text
 	default:
-		b.sendNotice(ctx, log, chatID, textUnsupported.in(locales.Match(m.From.LanguageCode)))
+		b.sendNotice(ctx, log, chatID, say(locales.Match(m.From.LanguageCode), keyUnsupported))
 		return
 	}
 	booker := bookerOf(chatID)
@@ -134,7 +134,7 @@ func (b *Bot) handleMessage(ctx context.Context, log *slog.Logger, updateID int,
 		_, err := b.request(ctx, "deleteMessage", tgbotapi.NewDeleteMessage(chatID, m.MessageID))
 		switch {
 		case err == nil || errors.Is(err, ErrMessageGone):
-			notice := dialog.Reply{Key: "telegram.deleted", Text: textDeleted.in(res.Lang)}
+			notice := dialog.Reply{Key: keyDeleted, Text: say(res.Lang, keyDeleted)}
 			replies = append([]dialog.Reply{notice}, replies...)
 		default:
 			log.ErrorContext(ctx, "delete sensitive message", "error", err)
@@ -151,7 +151,7 @@ func (b *Bot) handleCallback(ctx context.Context, log *slog.Logger, updateID int
 	}
 	log = log.With("chat_id", chatID)
 	if !q.Message.Chat.IsPrivate() {
-		b.answer(ctx, log, q.ID, textPrivateOnly.in(locales.Match(q.From.LanguageCode)))
+		b.answer(ctx, log, q.ID, say(locales.Match(q.From.LanguageCode), keyPrivateOnly))
 		return
 	}
 	nonce, option := parseCallback(q.Data)
@@ -179,7 +179,7 @@ func (b *Bot) handleCallback(ctx context.Context, log *slog.Logger, updateID int
 // adapter's own stale-button text when there is none.
 func alertText(text, lang string) string {
 	if text == "" {
-		return textStale.in(lang)
+		return say(lang, keyStale)
 	}
 	if r := []rune(text); len(r) > maxAlert {
 		return string(r[:maxAlert-1]) + "…"
@@ -300,7 +300,7 @@ func markup(r dialog.Reply, lang string) (any, error) {
 	case r.AskContact:
 		// One-time: it hides once used; typing a number still works.
 		m := tgbotapi.NewOneTimeReplyKeyboard(tgbotapi.NewKeyboardButtonRow(
-			tgbotapi.NewKeyboardButtonContact(textShareContact.in(lang))))
+			tgbotapi.NewKeyboardButtonContact(say(lang, keyShareContact))))
 		m.ResizeKeyboard = true
 		return m, nil
 	}

@@ -130,7 +130,7 @@ func TestEndToEndBookEnquireCancel(t *testing.T) {
 	}
 
 	offer := w.script(me, upToOffer...)
-	if !contains(offer, "系統安排最早的診症時段") || !contains(offer, "1. 接納預約") || !contains(offer, textAnswerOption.zhHK) {
+	if !contains(offer, "系統安排最早的診症時段") || !contains(offer, "1. 接納預約") || !contains(offer, "請回覆選項的號碼或文字；回覆 0 返回上一步，回覆「選單」返回主選單。") {
 		t.Fatalf("offer:\n%s", joined(offer))
 	}
 	booked := w.say(me, "1") // 接納預約

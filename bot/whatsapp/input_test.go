@@ -152,15 +152,15 @@ func TestRenderText(t *testing.T) {
 		want  string
 	}{
 		{"options_last", dialog.Reply{Text: "請選擇：", Options: opts}, "zh-HK", true,
-			"請選擇：\n\n1. 為他人預約\n2. 為他人查詢\n\n" + textAnswerOption.zhHK},
+			"請選擇：\n\n1. 為他人預約\n2. 為他人查詢\n\n" + "請回覆選項的號碼或文字；回覆 0 返回上一步，回覆「選單」返回主選單。"},
 		{"options_not_last", dialog.Reply{Text: "請選擇：\n", Options: opts}, "zh-HK", false,
 			"請選擇：\n\n1. 為他人預約\n2. 為他人查詢"},
 		{"text_prompt", dialog.Reply{Text: "請輸入病人的出生日期。"}, "zh-HK", true,
-			"請輸入病人的出生日期。\n\n" + textAnswerText.zhHK},
+			"請輸入病人的出生日期。\n\n" + "回覆 0 返回上一步，回覆「選單」返回主選單。"},
 		{"notice", dialog.Reply{Text: "已離開。"}, "zh-HK", false, "已離開。"},
 		{"english", dialog.Reply{Text: "Choose:", Options: opts[:1]}, "en", true,
-			"Choose:\n\n1. 為他人預約\n\n" + textAnswerOption.en},
-		{"simplified", dialog.Reply{Text: "请输入。"}, "zh-CN", true, "请输入。\n\n" + textAnswerText.zhCN},
+			"Choose:\n\n1. 為他人預約\n\n" + "Reply with the option's number or words; reply 0 to go back, or \"menu\" for the main menu."},
+		{"simplified", dialog.Reply{Text: "请输入。"}, "zh-CN", true, "请输入。\n\n" + "回复 0 返回上一步，回复「菜单」返回主菜单。"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,8 +179,8 @@ func TestHintsNameTheCommands(t *testing.T) {
 	for _, tt := range []struct {
 		lang, menu string
 	}{{"zh-HK", "選單"}, {"en", "menu"}, {"zh-CN", "菜单"}} {
-		for _, hint := range []text{textAnswerOption, textAnswerText} {
-			s := hint.in(tt.lang)
+		for _, key := range []string{keyAnswerOption, keyAnswerText} {
+			s := catalog.Text(tt.lang, key, nil)
 			if !strings.Contains(s, "0") || !strings.Contains(s, tt.menu) {
 				t.Errorf("%s hint %q does not name 0 and %q", tt.lang, s, tt.menu)
 			}

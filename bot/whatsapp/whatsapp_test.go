@@ -222,7 +222,7 @@ func TestReplyMessages(t *testing.T) {
 	got := hs.say("r1", pnJID(caregiver), "1")
 	want := []string{
 		"Booked.",
-		"Choose:\n\n1. Exit\n\n" + textAnswerOption.en,
+		"Choose:\n\n1. Exit\n\n" + "Reply with the option's number or words; reply 0 to go back, or \"menu\" for the main menu.",
 		"[location Wan Tsui GOPC | 2 Wan Tsui Road | 22.2645,114.2372]",
 		"[document clinicbot-K7QM4X2P.ics text/calendar 32 bytes]",
 	}
