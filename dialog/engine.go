@@ -370,13 +370,12 @@ func (t *turn) advance(event string) error {
 	s := t.s
 	origin := s.State
 	for event != "" {
-		m := machine(s.State)
-		if err := m.Event(t.ctx, event); err != nil {
+		dst, err := fire(t.ctx, s.State, event)
+		if err != nil {
 			return fmt.Errorf("dialog: event %s in state %s: %w", event, s.State, err)
 		}
-		s.State = m.Current()
+		s.State = dst
 		t.visited = append(t.visited, s.State)
-		var err error
 		if event, err = t.enter(); err != nil {
 			return err
 		}
