@@ -113,12 +113,21 @@ type tally struct {
 	booked, updates, errs int
 	unknown, quota        int
 	accepted              map[int]bool
+	// stuckAt counts the stuck bookers by the last screen they saw, and
+	// stuckQuota their "places ran out" replies: where a conversation that
+	// never ended went round.
+	stuckAt    map[step]int
+	stuckQuota int
 }
 
 func (f *fleet) tally(first int) tally {
-	t := tally{byOutcome: make(map[outcome]int), accepted: make(map[int]bool)}
+	t := tally{byOutcome: make(map[outcome]int), accepted: make(map[int]bool), stuckAt: make(map[step]int)}
 	for i, r := range f.results {
 		t.byOutcome[r.outcome]++
+		if r.outcome == outStuck {
+			t.stuckAt[r.lastStep]++
+			t.stuckQuota += r.quota
+		}
 		t.updates += r.updates
 		t.errs += r.errors
 		t.unknown += r.unknown
@@ -137,6 +146,15 @@ func (t tally) String() string {
 	var parts []string
 	for o := outDone; o <= outStuck; o++ {
 		parts = append(parts, fmt.Sprintf("%s=%d", o, t.byOutcome[o]))
+	}
+	if n := t.byOutcome[outStuck]; n > 0 {
+		var at []string
+		for st, k := range t.stuckAt {
+			at = append(at, fmt.Sprintf("%s %d", st, k))
+		}
+		slices.Sort(at)
+		parts = append(parts, fmt.Sprintf("(stuck: last seen %s; %.1f \"places ran out\" replies each)",
+			strings.Join(at, ", "), float64(t.stuckQuota)/float64(n)))
 	}
 	return strings.Join(parts, " ")
 }
