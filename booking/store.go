@@ -61,6 +61,10 @@ type Store interface {
 	FailedVerifications(ctx context.Context, booker Booker, patient PatientKey, since time.Time) (byBooker, byPatient []time.Time, err error)
 	// Bookings lists bookings for clinic staff, ordered by slot start.
 	Bookings(ctx context.Context, q BookingQuery) ([]Booking, error)
+	// Complete marks the active bookings whose slot ended at or before at
+	// StatusCompleted, so that what is listed as active is still to come;
+	// it returns how many. Book does the same for the patient it books.
+	Complete(ctx context.Context, at time.Time) (int, error)
 	// Purge removes the personal data (sealed mobile, patient and date keys)
 	// of bookings whose slot ended before before; it returns how many.
 	Purge(ctx context.Context, before time.Time) (int, error)

@@ -27,6 +27,7 @@ var storeCases = []testCase{
 	{"BookCompletesEndedBookings", testStoreBookCompletesEnded},
 	{"ActiveBooking", testActiveBooking},
 	{"BookingsFilters", testBookingsFilters},
+	{"Complete", testComplete},
 	{"Purge", testPurge},
 	{"FailedVerifications", testFailedVerifications},
 	{"PingClose", testPingClose},
@@ -479,6 +480,48 @@ func testBookingsFilters(t *testing.T, f *fixture) {
 	all := f.bookings(booking.BookingQuery{Status: booking.StatusCancelled})
 	if diff := cmp.Diff([]booking.Booking{cancelled}, all); diff != "" {
 		t.Errorf("cancelled booking as listed (-want +got):\n%s", diff)
+	}
+}
+
+func testComplete(t *testing.T, f *fixture) {
+	old := f.slot(booking.ServiceClinic, aberdeen, at(0, 10, 0), 5) // ends 10:15
+	recent := f.slot(booking.ServiceClinic, aberdeen, at(2, 10, 0), 5)
+	ended := f.mustBook(patient(1), booker(1), old.ID)
+	cancelled := f.mustBook(patient(2), booker(2), old.ID)
+	if _, err := f.svc.Cancel(f.ctx, lookup(patient(2), booker(2), old), cancelled.Reference); err != nil {
+		t.Fatalf("Cancel: %v", err)
+	}
+	coming := f.mustBook(patient(3), booker(3), recent.ID)
+
+	if n, err := f.store.Complete(f.ctx, at(0, 10, 14)); err != nil || n != 0 {
+		t.Errorf("Complete(before the old slot's end) = %d, %v, want 0", n, err)
+	}
+	if n, err := f.store.Complete(f.ctx, at(0, 10, 15)); err != nil || n != 1 {
+		t.Fatalf("Complete(at the old slot's end) = %d, %v, want 1", n, err)
+	}
+	if n, err := f.store.Complete(f.ctx, at(1, 0, 0)); err != nil || n != 0 {
+		t.Errorf("Complete again = %d, %v, want 0", n, err)
+	}
+	got := map[booking.BookingID]booking.Booking{}
+	for _, b := range f.bookings(booking.BookingQuery{}) {
+		got[b.ID] = b
+	}
+	if b := got[ended.ID]; b.Status != booking.StatusCompleted || b.PatientMasked != ended.PatientMasked {
+		t.Errorf("ended booking = status %s, masked %q; want completed, personal data kept until purge", b.Status, b.PatientMasked)
+	}
+	if b := got[cancelled.ID]; b.Status != booking.StatusCancelled {
+		t.Errorf("cancelled booking = status %s, want cancelled", b.Status)
+	}
+	if diff := cmp.Diff(coming, got[coming.ID]); diff != "" {
+		t.Errorf("booking still to come changed by Complete (-want +got):\n%s", diff)
+	}
+	active := f.bookings(booking.BookingQuery{Status: booking.StatusActive})
+	if len(active) != 1 || active[0].ID != coming.ID {
+		t.Errorf("active bookings after Complete = %d, want only the one still to come", len(active))
+	}
+	// The place stays taken: the appointment happened.
+	if s, err := f.store.Slot(f.ctx, old.ID); err != nil || s.Taken != 1 {
+		t.Errorf("old slot taken = %d, %v; want 1 (the completed booking's place)", s.Taken, err)
 	}
 }
 

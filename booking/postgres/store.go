@@ -552,6 +552,19 @@ func (s *Store) Bookings(ctx context.Context, q booking.BookingQuery) (_ []booki
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (booking.Booking, error) { return scanBooking(row) })
 }
 
+// Complete marks the active bookings whose slot ended at or before at
+// completed and returns how many.
+func (s *Store) Complete(ctx context.Context, at time.Time) (_ int, err error) {
+	defer wrap(&err, "complete")
+	tag, err := s.pool.Exec(ctx, `UPDATE bookings b SET status = 'completed'
+		FROM slots s
+		WHERE s.id = b.slot_id AND b.status = 'active' AND s.end_at <= $1`, ts(at))
+	if err != nil {
+		return 0, err
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 // Purge removes the personal data of bookings whose slot ended before
 // before, and the patient key from their audit records; an active one
 // among them becomes completed. It returns how many bookings it purged.

@@ -588,6 +588,26 @@ func (s *Store) Bookings(ctx context.Context, q booking.BookingQuery) ([]booking
 	return bookings, nil
 }
 
+// Complete marks the active bookings whose slot ended at or before at
+// completed and returns how many.
+func (s *Store) Complete(ctx context.Context, at time.Time) (int, error) {
+	var n int
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE bookings SET status = 'completed'
+			WHERE status = 'active' AND slot_id IN (SELECT id FROM slots WHERE end_at <= ?)`, micro(at))
+		if err != nil {
+			return err
+		}
+		affected, err := res.RowsAffected()
+		n = int(affected)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: complete: %w", translate(err))
+	}
+	return n, nil
+}
+
 // Purge removes the personal data of bookings whose slot ended before
 // before, and the patient key from their audit records; an active one
 // among them becomes completed. It returns how many bookings it purged.

@@ -23,8 +23,13 @@ import (
 )
 
 // maintenanceEvery is how often serve tops up the schedule and purges
-// personal data past the retention.
-const maintenanceEvery = 6 * time.Hour
+// personal data past the retention; completeEvery how often it marks the
+// bookings whose appointment ended completed, so that staff lists of active
+// bookings show only what is still to come.
+const (
+	maintenanceEvery = 6 * time.Hour
+	completeEvery    = 5 * time.Minute
+)
 
 // app is the booking core with the conversation on top: what every
 // channel shares.
@@ -260,34 +265,49 @@ func startTelegram(ctx context.Context, tg *telegram.Bot, webhookURL, secret str
 	return nil
 }
 
-// maintain tops up the schedule and purges personal data past the
-// retention, at start and then every maintenanceEvery, until ctx ends.
+// maintain marks ended bookings completed, at start and then every
+// completeEvery, and purges personal data past the retention and tops up
+// the schedule every maintenanceEvery, until ctx ends.
 func (e *env) maintain(ctx context.Context, a *app) {
 	log := e.log.With("component", "maintenance")
-	t := time.NewTicker(maintenanceEvery)
+	t := time.NewTicker(completeEvery)
 	defer t.Stop()
+	var longAt time.Time // the last purge; zero: not yet
 	for {
 		now := e.now()
-		if n, err := a.store.Purge(ctx, now.Add(-e.cfg.Retention.Duration())); err != nil {
+		if n, err := a.store.Complete(ctx, now); err != nil {
 			if ctx.Err() != nil {
 				return
 			}
-			log.Error("purge failed", "error", err)
+			log.Error("completing ended bookings failed", "error", err)
 		} else if n > 0 {
-			log.Info("personal data purged", "bookings", n)
+			log.Info("ended bookings completed", "bookings", n)
+		}
+		if longAt.IsZero() || now.Sub(longAt) >= maintenanceEvery {
+			if !longAt.IsZero() { // at start, serve has just filled the schedule
+				if n, err := fillSchedule(ctx, a.store, now, e.cfg.ScheduleDays); err != nil {
+					if ctx.Err() != nil {
+						return
+					}
+					log.Error("schedule top-up failed", "error", err)
+				} else if n > 0 {
+					log.Info("schedule generated", "slots_added", n)
+				}
+			}
+			if n, err := a.store.Purge(ctx, now.Add(-e.cfg.Retention.Duration())); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				log.Error("purge failed", "error", err)
+			} else if n > 0 {
+				log.Info("personal data purged", "bookings", n)
+			}
+			longAt = now
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		}
-		if n, err := fillSchedule(ctx, a.store, e.now(), e.cfg.ScheduleDays); err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			log.Error("schedule top-up failed", "error", err)
-		} else if n > 0 {
-			log.Info("schedule generated", "slots_added", n)
 		}
 	}
 }
