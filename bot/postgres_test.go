@@ -43,9 +43,11 @@ func proxiedPostgres(t testing.TB) (*postgres.Store, *testenv.Proxy) {
 }
 
 // TestRouterPostgresUnavailable runs the real engine on PostgreSQL behind
-// the router up to the consent, then takes PostgreSQL away (refusing, or
-// hanging): the booker is told the service is temporarily unavailable, and
-// once PostgreSQL is back the same answer goes on to the next step.
+// the router up to the consent, then takes PostgreSQL away (refusing,
+// hanging, or stalling the connections the pool holds): the booker is told
+// the service is temporarily unavailable well before the router's own
+// deadline, and once PostgreSQL is back the same answer goes on to the
+// next step.
 func TestRouterPostgresUnavailable(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
@@ -54,6 +56,7 @@ func TestRouterPostgresUnavailable(t *testing.T) {
 	}{
 		{"Down", (*testenv.Proxy).Down},
 		{"Hung", (*testenv.Proxy).Hang},
+		{"Stalled", (*testenv.Proxy).Stall},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -70,7 +73,8 @@ func TestRouterPostgresUnavailable(t *testing.T) {
 				},
 			}, dialogtest.DefaultSchedule())
 			coord := bot.NewMemoryCoordinator(dialog.NewMemoryStore(time.Now, 0), time.Now)
-			r := bot.NewRouter(env.NewEngine(t), coord, bot.Options{})
+			const deadline = 10 * time.Second // the router's own bound on an update
+			r := bot.NewRouter(env.NewEngine(t), coord, bot.Options{Timeout: deadline})
 			b := booker("2001")
 			id := 0
 			send := func(text string) dialog.Result {
@@ -98,6 +102,11 @@ func TestRouterPostgresUnavailable(t *testing.T) {
 					t.Errorf("answer %d with PostgreSQL %s = %+v, want %s %q first", try, tt.name, res.Replies, bot.KeyUnavailable, want)
 				}
 				t.Logf("PostgreSQL %s, try %d: the booker was told %q after %v", tt.name, try, want, elapsed.Round(time.Millisecond))
+				// Without postgres.OpTimeout a stalled connection would hold
+				// the update until the router's deadline.
+				if elapsed > deadline/2 {
+					t.Errorf("answer %d with PostgreSQL %s took %v, want under half the router's deadline %v", try, tt.name, elapsed.Round(time.Millisecond), deadline)
+				}
 			}
 
 			proxy.Up()

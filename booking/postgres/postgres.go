@@ -46,7 +46,20 @@ const (
 	// IdleInTransactionTimeout ends a session left idle inside a
 	// transaction, releasing its locks.
 	IdleInTransactionTimeout = 30 * time.Second
+	// OpTimeout bounds each call a booker waits on (clinics, slots, quota,
+	// booking, verifying, cancelling), the wait for a pooled connection
+	// included: a server that hangs on a connection already open fails the
+	// call with booking.ErrUnavailable after OpTimeout rather than at the
+	// caller's deadline. It is about three times the slowest update of the
+	// surge at people's pace (README, "Performance and resilience").
+	// Operator calls (imports, lists, purge) are not bounded by it.
+	OpTimeout = 3 * time.Second
 )
+
+// bound gives a call a booker waits on its OpTimeout.
+func bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, OpTimeout)
+}
 
 // maxAttempts bounds how often a transaction is run again after a
 // serialization failure or deadlock.
@@ -162,7 +175,10 @@ func translate(err error) error {
 	if errors.As(err, &pgErr) {
 		domain = pgDomain(pgErr)
 	}
-	if domain == nil && unreachable(err) {
+	if domain == nil && (unreachable(err) || errors.Is(err, context.DeadlineExceeded)) {
+		// A deadline, OpTimeout's or the caller's, that ran out before the
+		// server answered (pgxpool returns it bare while waiting for a
+		// connection): the store did not answer in time.
 		domain = booking.ErrUnavailable
 	}
 	if domain == nil {

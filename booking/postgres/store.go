@@ -70,6 +70,8 @@ func regionRank(r booking.Region) int {
 // Clinics returns every clinic ordered by region (seed order) then ID.
 func (s *Store) Clinics(ctx context.Context) (_ []booking.Clinic, err error) {
 	defer wrap(&err, "clinics")
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	rows, err := s.pool.Query(ctx, `SELECT id, region,
 			district_zh_hk, district_en, district_zh_cn,
 			name_zh_hk, name_en, name_zh_cn,
@@ -157,6 +159,8 @@ func scanSlot(row pgx.Row) (booking.Slot, error) {
 // Slot returns one slot, or booking.ErrNotFound.
 func (s *Store) Slot(ctx context.Context, id booking.SlotID) (_ booking.Slot, err error) {
 	defer wrap(&err, "slot %d", id)
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	sl, err := scanSlot(s.pool.QueryRow(ctx, `SELECT `+slotColumns+` FROM slots s WHERE s.id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return booking.Slot{}, booking.ErrNotFound
@@ -206,6 +210,8 @@ func (w *where) slots(service booking.ServiceKind, clinic booking.ClinicID, from
 // Slots returns the slots that match q, ordered by start then ID.
 func (s *Store) Slots(ctx context.Context, q booking.SlotQuery) (_ []booking.Slot, err error) {
 	defer wrap(&err, "slots")
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	var w where
 	w.slots(q.Service, q.ClinicID, q.From, q.To)
 	if q.OpenOnly {
@@ -229,6 +235,8 @@ func (s *Store) Slots(ctx context.Context, q booking.SlotQuery) (_ []booking.Slo
 // the slots that start in [from, to).
 func (s *Store) QuotaCounts(ctx context.Context, from, to time.Time) (_ []booking.QuotaCount, err error) {
 	defer wrap(&err, "quota counts")
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	rows, err := s.pool.Query(ctx, `SELECT service, coalesce(clinic_id, ''), sum(capacity), sum(taken)
 		FROM slots WHERE start_at >= $1 AND start_at < $2
 		GROUP BY service, clinic_id ORDER BY service, clinic_id NULLS FIRST`, ts(from), ts(to))
@@ -272,6 +280,8 @@ func bookingByID(ctx context.Context, q querier, id booking.BookingID) (booking.
 // Book claims one place of nb.SlotID and records the booking, atomically.
 func (s *Store) Book(ctx context.Context, nb booking.NewBooking) (_ booking.Booking, err error) {
 	defer wrap(&err, "book slot %d", nb.SlotID)
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	var b booking.Booking
 	err = s.inTx(ctx, func(tx pgx.Tx) (err error) {
 		b, err = book(ctx, tx, nb)
@@ -381,6 +391,8 @@ func audit(ctx context.Context, q querier, at time.Time, action booking.AuditAct
 // ended at at and whose birth key matches, or booking.ErrNotFound.
 func (s *Store) ActiveBooking(ctx context.Context, patient booking.PatientKey, birthKey string, at time.Time) (_ booking.Booking, err error) {
 	defer wrap(&err, "active booking")
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	b, err := scanBooking(s.pool.QueryRow(ctx, bookingSelect+`
 		WHERE b.patient_key = $1 AND b.birth_key = $2 AND b.status = 'active' AND s.end_at > $3`,
 		patient, birthKey, ts(at)))
@@ -403,6 +415,8 @@ func matches(v booking.Verification, birthKey string, slot booking.Slot) bool {
 // returns booking.ErrNotFound.
 func (s *Store) Verify(ctx context.Context, v booking.Verification) (_ booking.Booking, err error) {
 	defer wrap(&err, "verify")
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	action := v.Action
 	if action == "" {
 		action = booking.AuditEnquire
@@ -446,12 +460,14 @@ func (s *Store) Verify(ctx context.Context, v booking.Verification) (_ booking.B
 // Cancel cancels the booking ref that matches v and returns its place.
 func (s *Store) Cancel(ctx context.Context, v booking.Verification, ref booking.Reference) (_ booking.Booking, err error) {
 	defer wrap(&err, "cancel")
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	var (
 		b       booking.Booking
 		matched bool
 	)
 	err = s.inTx(ctx, func(tx pgx.Tx) (err error) {
-		b, matched, err = cancel(ctx, tx, v, ref)
+		b, matched, err = cancelTx(ctx, tx, v, ref)
 		return err
 	})
 	if err != nil {
@@ -463,9 +479,9 @@ func (s *Store) Cancel(ctx context.Context, v booking.Verification, ref booking.
 	return b, nil
 }
 
-// cancel reports matched false, with a nil error so that the failed
+// cancelTx reports matched false, with a nil error so that the failed
 // verification it recorded is committed, when v does not match booking ref.
-func cancel(ctx context.Context, tx pgx.Tx, v booking.Verification, ref booking.Reference) (b booking.Booking, matched bool, err error) {
+func cancelTx(ctx context.Context, tx pgx.Tx, v booking.Verification, ref booking.Reference) (b booking.Booking, matched bool, err error) {
 	var (
 		id                   booking.BookingID
 		patientKey, birthKey *string
@@ -510,6 +526,8 @@ func cancel(ctx context.Context, tx pgx.Tx, v booking.Verification, ref booking.
 // since, newest first, by the booker and for the patient.
 func (s *Store) FailedVerifications(ctx context.Context, booker booking.Booker, patient booking.PatientKey, since time.Time) (byBooker, byPatient []time.Time, err error) {
 	defer wrap(&err, "failed verifications")
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	byBooker, err = s.times(ctx, `SELECT at FROM audit
 		WHERE action = 'verify_failed' AND channel = $1 AND booker_id = $2 AND at >= $3 ORDER BY at DESC, id DESC`,
 		booker.Channel, booker.ID, ts(since))

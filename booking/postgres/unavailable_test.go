@@ -113,6 +113,27 @@ func TestStoreUnavailable(t *testing.T) {
 		}
 	})
 
+	// A server that hangs on the connections the pool already holds: a call
+	// a booker waits on gives up after postgres.OpTimeout.
+	proxy.Up()
+	if err := s.Ping(ctx); err != nil { // a pooled connection to stall
+		t.Fatalf("Ping after Up: %v", err)
+	}
+	proxy.Stall()
+	t.Run("Stalled", func(t *testing.T) {
+		for _, tt := range tests {
+			if tt.name != "Slots" && tt.name != "Book" {
+				continue
+			}
+			start := time.Now()
+			err := tt.call(ctx)
+			if !errors.Is(err, booking.ErrUnavailable) {
+				t.Errorf("%s = %v, want booking.ErrUnavailable", tt.name, err)
+			}
+			t.Logf("%s: %v after %v", tt.name, err, time.Since(start).Round(time.Millisecond))
+		}
+	})
+
 	proxy.Up()
 	t.Run("Up", func(t *testing.T) {
 		for _, tt := range tests {
@@ -136,5 +157,18 @@ func TestStoreCancelledIsNotUnavailable(t *testing.T) {
 	_, err := s.Clinics(ctx)
 	if !errors.Is(err, context.Canceled) || errors.Is(err, booking.ErrUnavailable) {
 		t.Errorf("Clinics(cancelled) = %v, want context.Canceled and not booking.ErrUnavailable", err)
+	}
+}
+
+// TestStoreDeadlineIsUnavailable: a deadline that ran out before the server
+// answered (here before the call began) reads as an unavailable store.
+func TestStoreDeadlineIsUnavailable(t *testing.T) {
+	t.Parallel()
+	s, _ := openStore(t, 2)
+	ctx, cancel := context.WithDeadline(t.Context(), time.Now().Add(-time.Second))
+	defer cancel()
+	_, err := s.Clinics(ctx)
+	if !errors.Is(err, booking.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Clinics(past deadline) = %v, want booking.ErrUnavailable wrapping context.DeadlineExceeded", err)
 	}
 }
