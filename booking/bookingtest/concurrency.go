@@ -14,7 +14,8 @@ import (
 var concurrencyCases = []testCase{
 	{"RaceForLastPlaces", testRaceForLastPlaces},
 	{"SamePatientTwice", testSamePatientTwice},
-	{"SameIdempotencyKey", testSameIdempotencyKey},
+	{"SameIdempotencyKey", func(t *testing.T, f *fixture) { testSameIdempotencyKey(t, f, 5) }},
+	{"SameIdempotencyKeyLastPlace", func(t *testing.T, f *fixture) { testSameIdempotencyKey(t, f, 1) }},
 	{"SameCancelTwice", testSameCancelTwice},
 	{"CancelsAndBooksInterleaved", testInterleaved},
 }
@@ -100,9 +101,12 @@ func testSamePatientTwice(t *testing.T, f *fixture) {
 	f.checkTaken("after same-patient race")
 }
 
-func testSameIdempotencyKey(t *testing.T, f *fixture) {
+// testSameIdempotencyKey: one request sent many times at once books once,
+// and every copy gets that booking, even when it took the slot's last place
+// (capacity 1) and the copies find the slot full.
+func testSameIdempotencyKey(t *testing.T, f *fixture, capacity int) {
 	const tries = 8
-	sl := f.slot(booking.ServiceVideo, "", at(0, 10, 0), 5)
+	sl := f.slot(booking.ServiceVideo, "", at(0, 10, 0), capacity)
 	req := booking.BookRequest{Patient: patient(1), Booker: booker(1), SlotID: sl.ID, ConsentAt: start, IdempotencyKey: "double-tap"}
 	got := make([]booking.Booking, tries)
 	errs := make([]error, tries)

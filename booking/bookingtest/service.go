@@ -25,6 +25,7 @@ var serviceCases = []testCase{
 	{"OneActiveBookingPerPatient", testOneActiveBooking},
 	{"PastBookingDoesNotBlock", testPastBookingDoesNotBlock},
 	{"IdempotencyKey", testIdempotencyKey},
+	{"IdempotencyKeyLastPlace", testIdempotencyKeyLastPlace},
 	{"ReferencesUniqueAndNotSequential", testReferences},
 }
 
@@ -356,6 +357,27 @@ func testPastBookingDoesNotBlock(t *testing.T, f *fixture) {
 	bs := f.bookings(booking.BookingQuery{})
 	if len(bs) != 2 || bs[0].ID != first.ID || bs[0].Status != booking.StatusCompleted || bs[1].ID != second.ID || bs[1].Status != booking.StatusActive {
 		t.Errorf("bookings = %+v, want the first completed and the second active", bs)
+	}
+}
+
+// testIdempotencyKeyLastPlace: a replay finds its booking when that
+// booking took the slot's last place, though the slot is full by then.
+func testIdempotencyKeyLastPlace(t *testing.T, f *fixture) {
+	last := f.slot(booking.ServiceClinic, tuenMun, at(0, 11, 0), 1)
+	req := booking.BookRequest{Patient: patient(2), Booker: booker(2), SlotID: last.ID, ConsentAt: start, IdempotencyKey: "telegram:100002:update-7"}
+	filled, err := f.svc.Book(f.ctx, req)
+	if err != nil {
+		t.Fatalf("Book(the last place): %v", err)
+	}
+	if again, err := f.svc.Book(f.ctx, req); err != nil || again.ID != filled.ID {
+		t.Errorf("Book(replay on the slot it filled) = %+v, %v, want booking %d", again, err, filled.ID)
+	}
+	other := booking.BookRequest{Patient: patient(3), Booker: booker(3), SlotID: last.ID, ConsentAt: start, IdempotencyKey: "telegram:100003:update-1"}
+	if _, err := f.svc.Book(f.ctx, other); !errors.Is(err, booking.ErrSlotTaken) {
+		t.Errorf("Book(another request, slot full) = %v, want ErrSlotTaken", err)
+	}
+	if got := f.reload(last); got.Taken != 1 {
+		t.Errorf("taken = %d, want 1", got.Taken)
 	}
 }
 

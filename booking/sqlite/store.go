@@ -325,6 +325,17 @@ func (s *Store) Book(ctx context.Context, nb booking.NewBooking) (booking.Bookin
 // book runs in the single writer's immediate transaction: nothing changes
 // between its checks and its writes.
 func book(ctx context.Context, tx *sql.Tx, nb booking.NewBooking) (booking.Booking, error) {
+	// Whether the slot has a place, read first as in the PostgreSQL store:
+	// a full slot fails before anything is written, a replay still finds
+	// its booking, and the claim below still decides.
+	var room, found bool
+	switch err := tx.QueryRowContext(ctx, `SELECT taken < capacity FROM slots WHERE id = ?`, nb.SlotID).Scan(&room); {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return booking.Booking{}, err
+	default:
+		found = true
+	}
 	if nb.IdempotencyKey != "" {
 		b, err := scanBooking(tx.QueryRowContext(ctx, bookingSelect+` WHERE b.idempotency_key = ?`, nb.IdempotencyKey))
 		if err == nil {
@@ -333,6 +344,12 @@ func book(ctx context.Context, tx *sql.Tx, nb booking.NewBooking) (booking.Booki
 		if !errors.Is(err, sql.ErrNoRows) {
 			return booking.Booking{}, err
 		}
+	}
+	if !found {
+		return booking.Booking{}, booking.ErrNotFound
+	}
+	if !room {
+		return booking.Booking{}, booking.ErrSlotTaken
 	}
 	created := micro(nb.CreatedAt)
 	if _, err := tx.ExecContext(ctx, `UPDATE bookings SET status = 'completed'
