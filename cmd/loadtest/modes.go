@@ -249,7 +249,7 @@ func throughput(ctx context.Context, c config, s *services, log *slog.Logger, re
 
 // sessionMemory leaves c.hold more bookers mid-flow (at the offer, with
 // every answer given) and measures what their sessions take: the process's
-// live heap (after a collection) and, with Redis sessions, Redis.
+// live heap (after full collections) and, with Redis sessions, Redis.
 func sessionMemory(ctx context.Context, c config, s *services, router *bot.Router, rep *report) error {
 	var before int64
 	if !s.memorySessions {
