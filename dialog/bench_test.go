@@ -3,10 +3,12 @@ package dialog_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/clinicbot/clinicbot/booking"
+	"github.com/clinicbot/clinicbot/bot"
 	"github.com/clinicbot/clinicbot/dialog"
 	"github.com/clinicbot/clinicbot/dialog/dialogtest"
 )
@@ -21,13 +23,14 @@ func hkid(n int) string {
 }
 
 // BenchmarkBookingConversation runs complete flow A conversations (14
-// updates from /start to the booking, each through Load, Step and Save)
-// on SQLite and the MemoryStore, and reports the largest stored session.
+// updates from /start to the booking, each through the router: lock,
+// dedupe, Step and commit) on SQLite and the MemoryStore, and reports the
+// largest stored session.
 func BenchmarkBookingConversation(b *testing.B) {
 	sched := dialogtest.DefaultSchedule()
 	sched.ClinicCapacity = 1 << 20
 	env := dialogtest.NewEnv(b, sqliteConfig, sched)
-	e := env.NewEngine(b)
+	r := env.NewRouter(b)
 	ctx := context.Background()
 	maxBytes := 0
 	b.ResetTimer()
@@ -35,12 +38,12 @@ func BenchmarkBookingConversation(b *testing.B) {
 		who := booking.Booker{Channel: booking.ChannelTelegram, ID: fmt.Sprint("bench-", i)}
 		script := []string{"/start", "[book]", "[hkid]", hkid(i), "1970/1/1", "[yes]", "91234567", "[ok]", "[clinic]", "[r:kln]", "[c:kowloon-bay]", "[decline]", "[ok]", "[next]", "3", "[accept]"}
 		nonce := ""
-		for _, text := range script {
+		for j, text := range script {
 			in := dialog.Input{Kind: dialog.InputText, Text: text}
 			if id, ok := strings.CutPrefix(text, "["); ok {
 				in = dialog.Input{Kind: dialog.InputOption, Option: strings.TrimSuffix(id, "]"), Nonce: nonce}
 			}
-			res, err := e.Handle(ctx, who, in)
+			res, err := r.Handle(ctx, bot.Update{Booker: who, ID: strconv.Itoa(j), Input: in})
 			if err != nil {
 				b.Fatalf("Handle(%q) = %v", text, err)
 			}

@@ -7,24 +7,28 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/clinicbot/clinicbot/dialog"
-	"github.com/clinicbot/clinicbot/dialog/dialogtest"
 )
 
-// TestDiagram keeps flow.mmd equal to the state machine; -update rewrites it.
+// TestDiagram keeps flow.mmd and README.md's diagram equal to the flow
+// tables; go generate ./dialog rewrites both.
 func TestDiagram(t *testing.T) {
-	const file = "flow.mmd"
 	got := dialog.Diagram()
-	if *dialogtest.Update {
-		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
+	mmd, err := os.ReadFile("flow.mmd")
 	if err != nil {
-		t.Fatalf("%v (go test -run TestDiagram -update writes it)", err)
+		t.Fatalf("%v (go generate ./dialog writes it)", err)
 	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s is stale (-file +generated); go test -run TestDiagram -update rewrites it:\n%s", file, diff)
+	if diff := cmp.Diff(string(mmd), got); diff != "" {
+		t.Errorf("flow.mmd is stale (-file +tables); go generate ./dialog rewrites it:\n%s", diff)
+	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := dialog.EmbedDiagram(string(readme), got)
+	if err != nil {
+		t.Fatalf("README.md: %v", err)
+	}
+	if diff := cmp.Diff(want, string(readme)); diff != "" {
+		t.Errorf("README.md's diagram is stale (-tables +file); go generate ./dialog rewrites it:\n%s", diff)
 	}
 }

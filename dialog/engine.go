@@ -36,7 +36,6 @@ type Options struct {
 // and is safe for concurrent use.
 type Engine struct {
 	svc          *booking.Service
-	store        SessionStore
 	cat          *locales.Catalog
 	log          *slog.Logger
 	now          func() time.Time
@@ -46,12 +45,9 @@ type Engine struct {
 	historyLimit int
 }
 
-// ErrNoStore is returned by Handle on an Engine made without a SessionStore.
-var ErrNoStore = errors.New("dialog: no session store")
-
-// New returns an Engine over svc. store may be nil for a caller that only
-// uses Step and keeps sessions itself.
-func New(svc *booking.Service, store SessionStore, opts Options) (*Engine, error) {
+// New returns an Engine over svc. It keeps no sessions: a bot.Router
+// loads, locks and stores them around each Step.
+func New(svc *booking.Service, opts Options) (*Engine, error) {
 	if svc == nil {
 		return nil, errors.New("dialog: new engine: nil booking service")
 	}
@@ -61,7 +57,6 @@ func New(svc *booking.Service, store SessionStore, opts Options) (*Engine, error
 	}
 	e := &Engine{
 		svc:          svc,
-		store:        store,
 		cat:          cat,
 		log:          opts.Logger,
 		now:          opts.Now,
@@ -92,33 +87,6 @@ func New(svc *booking.Service, store SessionStore, opts Options) (*Engine, error
 		e.historyLimit = 8
 	}
 	return e, nil
-}
-
-// Handle loads the booker's session, steps it with in and saves it. When a
-// concurrent update saved first (ErrStale) it starts over once from the
-// newer session; a second conflict is returned.
-func (e *Engine) Handle(ctx context.Context, booker booking.Booker, in Input) (Result, error) {
-	if e.store == nil {
-		return Result{}, ErrNoStore
-	}
-	key := SessionKey(booker)
-	for attempt := 0; ; attempt++ {
-		s, err := e.store.Load(ctx, key)
-		if err != nil {
-			return Result{}, fmt.Errorf("dialog: load session: %w", err)
-		}
-		res, err := e.Step(ctx, booker, s, in)
-		if err != nil {
-			return Result{}, err
-		}
-		err = e.store.Save(ctx, key, s)
-		if err == nil {
-			return res, nil
-		}
-		if !errors.Is(err, ErrStale) || attempt > 0 {
-			return Result{}, fmt.Errorf("dialog: save session: %w", err)
-		}
-	}
 }
 
 // Step answers in and updates s accordingly, without any session store I/O.
@@ -254,7 +222,7 @@ func (t *turn) run() error {
 		return t.settle(stMenu)
 	}
 	fresh := false
-	if _, ok := states[s.State]; !ok {
+	if conversation.info(s.State) == nil {
 		// A new booker, or a state this release no longer has.
 		t.endFlow()
 		s.State = stMenu
@@ -262,30 +230,8 @@ func (t *turn) run() error {
 		t.visited = append(t.visited, stMenu)
 		fresh = true
 	}
-	switch command(t.in) {
-	case cmdStart:
-		t.endFlow()
-		t.say("welcome", nil)
-		return t.settle(stMenu)
-	case cmdMenu:
-		t.endFlow()
-		return t.settle(stMenu)
-	case cmdExit:
-		if s.InFlow() {
-			t.say("exit.done", nil)
-		}
-		t.endFlow()
-		return t.settle(stMenu)
-	case cmdHelp:
-		t.say("help", nil)
-		return t.prompt()
-	case cmdLanguage:
-		if s.State != stLanguage {
-			s.History = append(s.History, Frame{State: s.State, Answers: s.Answers})
-		}
-		return t.settle(stLanguage)
-	case cmdBack:
-		return t.back()
+	if cmd := command(t.in); cmd != "" {
+		return t.command(cmd)
 	}
 	if t.in.Kind == InputOption && t.in.Nonce != s.Nonce && !fresh {
 		t.say("stale", nil)
@@ -306,6 +252,34 @@ func (t *turn) run() error {
 		return t.prompt()
 	}
 	return t.advance(event)
+}
+
+// command carries out a global command, at any step.
+func (t *turn) command(cmd string) error {
+	s := t.s
+	switch cmd {
+	case cmdStart:
+		t.endFlow()
+		t.say("welcome", nil)
+	case cmdMenu:
+		t.endFlow()
+	case cmdExit:
+		if s.InFlow() {
+			t.say("exit.done", nil)
+		}
+		t.endFlow()
+	case cmdHelp:
+		t.say("help", nil)
+		return t.prompt()
+	case cmdLanguage:
+		if s.State != stLanguage {
+			s.History = append(s.History, Frame{State: s.State, Answers: s.Answers})
+		}
+		return t.settle(stLanguage)
+	case cmdBack:
+		return t.back()
+	}
+	return t.settle(stMenu)
 }
 
 // fail says why an answer was refused and asks again, or ends the flow
@@ -370,7 +344,7 @@ func (t *turn) advance(event string) error {
 	s := t.s
 	origin := s.State
 	for event != "" {
-		dst, err := fire(t.ctx, s.State, event)
+		dst, err := conversation.fire(t.ctx, s.State, event)
 		if err != nil {
 			return fmt.Errorf("dialog: event %s in state %s: %w", event, s.State, err)
 		}
@@ -381,7 +355,7 @@ func (t *turn) advance(event string) error {
 		}
 		t.quotaSeen = nil // the side effect may have changed it
 	}
-	final := states[s.State]
+	final := conversation.info(s.State)
 	switch {
 	case final.ends:
 		ref := s.Answers.Reference
@@ -390,7 +364,7 @@ func (t *turn) advance(event string) error {
 			s.Answers.Reference = ref
 		}
 	case s.State == origin:
-	case states[origin].flow != final.flow:
+	case conversation.info(origin).flow != final.flow:
 		s.History = nil
 	default:
 		s.History = append(s.History, Frame{State: origin, Answers: t.entry})

@@ -144,7 +144,7 @@ func TestUnexpectedError(t *testing.T) {
 			}
 			env := dialogtest.NewEnv(t, cfg, dialogtest.DefaultSchedule())
 			var logs bytes.Buffer
-			e, err := dialog.New(env.Service, env.Sessions, dialog.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Now: env.Clock.Now})
+			e, err := dialog.New(env.Service, dialog.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Now: env.Clock.Now})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -183,45 +183,6 @@ func TestUnexpectedError(t *testing.T) {
 }
 
 var cmpIgnoreUpdated = cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".UpdatedAt" }, cmp.Ignore())
-
-// TestHandleRetriesStale: Handle starts over once when another update
-// saved the session first.
-func TestHandleRetriesStale(t *testing.T) {
-	env := dialogtest.NewEnv(t, sqliteConfig, dialogtest.DefaultSchedule())
-	racing := &racingStore{SessionStore: env.Sessions}
-	env.Sessions = racing
-	e := env.NewEngine(t)
-	racing.races = 1
-	if _, err := e.Handle(context.Background(), booker, dialog.Input{Text: "/start"}); err != nil {
-		t.Fatalf("Handle() with one race = %v", err)
-	}
-	racing.races = 2
-	_, err := e.Handle(context.Background(), booker, dialog.Input{Text: "/start"})
-	if !errors.Is(err, dialog.ErrStale) {
-		t.Errorf("Handle() with two races = %v, want ErrStale", err)
-	}
-}
-
-// racingStore lets another writer save just before each of the next races
-// Saves.
-type racingStore struct {
-	dialog.SessionStore
-	races int
-}
-
-func (r *racingStore) Save(ctx context.Context, key string, s *dialog.Session) error {
-	if r.races > 0 {
-		r.races--
-		other, err := r.SessionStore.Load(ctx, key)
-		if err != nil {
-			return err
-		}
-		if err := r.SessionStore.Save(ctx, key, other); err != nil {
-			return err
-		}
-	}
-	return r.SessionStore.Save(ctx, key, s)
-}
 
 // TestOptionIDsFit: every option's callback data (nonce, separator and ID)
 // fits Telegram's 64 bytes, in every state the transcripts reach.

@@ -1,166 +1,24 @@
 package dialog
 
 import (
-	"errors"
 	"fmt"
-	"slices"
 	"strings"
-	"time"
 
 	"github.com/clinicbot/clinicbot/booking"
 	"github.com/clinicbot/clinicbot/locales"
 )
 
-// prompt asks the current state's question: its message and its options,
+// prompt asks the current step's question: its message and its options,
 // carrying the session's step nonce.
 func (t *turn) prompt() error {
 	s := t.s
-	a := s.Answers
-	var r Reply
-	switch states[s.State].kind {
-	case kMenu:
-		r = t.reply("menu.prompt", nil)
-	case kLanguage:
-		r = t.reply("lang.prompt", nil)
-	case kDocType:
-		tip := "tip.verify"
-		if a.Flow == flowBook {
-			tip = "tip.book"
-		}
-		r = t.reply("doc.type.prompt", map[string]any{"tip": t.text(tip, nil)})
-	case kDocNumber:
-		if a.DocType == string(booking.DocumentHKID) {
-			r = t.reply("doc.hkid.prompt", nil)
-		} else {
-			r = t.reply("doc.other.prompt", nil)
-		}
-	case kBirth:
-		// The seed's cancel screen writes the year-only example day first.
-		example := "1970/1/1"
-		if a.Flow == flowCancel {
-			example = "01/01/1970"
-		}
-		r = t.reply("dob.prompt", map[string]any{"example": example})
-	case kBirthCheck:
-		r = t.reply("dob.confirm", map[string]any{"date": locales.FormatBirthDate(s.Lang, a.BirthYear, time.Month(a.BirthMon), a.BirthDay)})
-	case kMobile:
-		r = t.reply("mobile.prompt", nil)
-		r.AskContact = true
-	case kConsent:
-		r = t.reply("consent.prompt", nil)
-	case kBookService:
-		q, err := t.quota()
-		if err != nil {
-			return err
-		}
-		if !q.Clinic.Bookable() && !q.Video.Bookable() {
-			r = t.reply("service.none", nil)
-			r.Options = []Option{t.exitOption()}
-			break
-		}
-		r = t.reply("service.prompt", map[string]any{"clinic": t.quotaWord(q.Clinic), "video": t.quotaWord(q.Video)})
-	case kIneligible:
-		reason := booking.ReasonAge
-		var el *booking.EligibilityError
-		if errors.As(t.e.svc.CheckEligibility(t.patient(), booking.ServiceVideo, t.now()), &el) {
-			reason = el.Reason
-		}
-		r = t.reply("video.ineligible."+string(reason), map[string]any{"note": t.text("video.note", nil)})
-	case kAlready:
-		b, ok, err := t.shownBooking()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			r = t.reply("already.booked.hidden", nil)
-			break
-		}
-		details, err := t.details(b)
-		if err != nil {
-			return err
-		}
-		r = t.reply("already.booked", map[string]any{"details": details})
-	case kRegion:
-		r = t.reply("region.prompt", nil)
-	case kClinic:
-		clinics, err := t.e.svc.Clinics(t.ctx, booking.Region(a.Region))
-		if err != nil {
-			return fmt.Errorf("dialog: clinics: %w", err)
-		}
-		q, err := t.quota()
-		if err != nil {
-			return err
-		}
-		var lines []string
-		open := false
-		for _, c := range clinics {
-			st := q.Clinics[c.ID]
-			open = open || st.Bookable()
-			lines = append(lines, t.text("clinic.line", map[string]any{"name": c.Name.In(s.Lang), "status": t.quotaWord(st)}))
-		}
-		region := t.text("region."+a.Region, nil)
-		r = t.reply("clinic.prompt", map[string]any{"region": region, "list": strings.Join(lines, "\n")})
-		if !open {
-			r.Text += "\n" + t.text("clinic.region_full", map[string]any{"region": region})
-		}
-	case kOffer, kAccept:
-		slot, err := t.e.svc.Store.Slot(t.ctx, booking.SlotID(a.SlotID))
-		if err != nil {
-			return fmt.Errorf("dialog: offered slot: %w", err)
-		}
-		place, err := t.place(slot)
-		if err != nil {
-			return err
-		}
-		key := "offer.prompt"
-		if states[s.State].kind == kAccept {
-			key = "accept.prompt"
-		}
-		r = t.reply(key, map[string]any{"place": place, "when": t.text("detail.when", map[string]any{"when": t.when(slot)})})
-	case kSearch:
-		r = t.reply("search.prompt", nil)
-	case kSlots:
-		r = t.reply("slots.prompt", map[string]any{"page": a.Page + 1})
-		choices, err := t.choices()
-		if err != nil {
-			return err
-		}
-		if !slices.ContainsFunc(choices, func(c choice) bool { return strings.HasPrefix(c.id, prefixSlot) }) {
-			r.Text += "\n" + t.text("slots.none", nil)
-		}
-	case kVerifyService:
-		r = t.reply("verify.service.prompt", nil)
-	case kBooked:
-		if t.made == nil {
-			r = t.reply("done.again", map[string]any{"ref": a.Reference})
-			r.Options = []Option{t.exitOption()}
-			break
-		}
-		var err error
-		if r, err = t.bookedReply(*t.made); err != nil {
-			return err
-		}
-	case kEnquiryResult, kCancelShow, kCancelConfirm, kCancelled:
-		key := map[kind]string{kEnquiryResult: "enquiry.done", kCancelShow: "cancel.show", kCancelConfirm: "cancel.confirm", kCancelled: "cancel.done"}[states[s.State].kind]
-		b, ok, err := t.shownBooking()
-		if err != nil {
-			return err
-		}
-		if !ok {
-			r = t.reply("done.again", map[string]any{"ref": a.Reference})
-			r.Options = []Option{t.exitOption()}
-			break
-		}
-		details, err := t.details(b)
-		if err != nil {
-			return err
-		}
-		r = t.reply(key, map[string]any{"details": details})
-		if k := states[s.State].kind; k == kEnquiryResult || k == kCancelled {
-			r.Options = []Option{t.exitOption()}
-		}
-	default:
+	st := conversation.info(s.State)
+	if st == nil || st.ask == nil {
 		return fmt.Errorf("dialog: no prompt for state %q", s.State)
+	}
+	r, err := st.ask(t)
+	if err != nil {
+		return err
 	}
 	if r.Options == nil {
 		choices, err := t.choices()
@@ -172,7 +30,7 @@ func (t *turn) prompt() error {
 				r.Options = append(r.Options, Option{ID: c.id, Label: c.label(t.e.cat, s.Lang)})
 			}
 		}
-		if k := states[s.State].kind; k == kIneligible || k == kAlready || k == kCancelShow {
+		if st.exit {
 			r.Options = append(r.Options, t.exitOption())
 		}
 	}

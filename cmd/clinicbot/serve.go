@@ -64,23 +64,20 @@ func (a *app) build(ctx context.Context, e *env) error {
 		e.log.Info("schedule generated", "slots_added", added, "days", e.cfg.ScheduleDays)
 	}
 
-	var sessions dialog.SessionStore
 	var coord bot.Coordinator
 	if e.cfg.RedisURL != "" {
 		if err := a.openRedis(ctx, e.cfg.RedisURL.Reveal(), e.log); err != nil {
 			return err
 		}
-		rs := redisstore.New(a.rdb, redisstore.Options{
+		coord = redisstore.New(a.rdb, redisstore.Options{
 			Sealer: a.protector,
 			Idle:   e.cfg.SessionTTL,
 			Logger: e.log.With("component", "redisstore"),
 		})
-		sessions, coord = rs, rs
 	} else {
-		ms := dialog.NewMemoryStore(e.now, e.cfg.SessionTTL)
-		sessions, coord = ms, bot.NewMemoryCoordinator(ms, e.now)
+		coord = bot.NewMemoryCoordinator(dialog.NewMemoryStore(e.now, e.cfg.SessionTTL), e.now)
 	}
-	engine, err := dialog.New(a.svc, sessions, dialog.Options{Logger: e.log.With("component", "dialog")})
+	engine, err := dialog.New(a.svc, dialog.Options{Logger: e.log.With("component", "dialog")})
 	if err != nil {
 		return err
 	}

@@ -133,18 +133,14 @@ func (s *services) router(log *slog.Logger, m bot.Metrics) (*bot.Router, error) 
 	if err != nil {
 		return nil, err
 	}
-	var (
-		sessions dialog.SessionStore
-		coord    bot.Coordinator
-	)
+	var coord bot.Coordinator
 	if s.memorySessions {
 		s.memSessions = dialog.NewMemoryStore(time.Now, 15*time.Minute)
-		sessions, coord = s.memSessions, bot.NewMemoryCoordinator(s.memSessions, time.Now)
+		coord = bot.NewMemoryCoordinator(s.memSessions, time.Now)
 	} else {
-		rs := redisstore.New(s.rdb, redisstore.Options{Prefix: s.prefix, Sealer: p, Logger: log})
-		sessions, coord = rs, rs
+		coord = redisstore.New(s.rdb, redisstore.Options{Prefix: s.prefix, Sealer: p, Logger: log})
 	}
-	engine, err := dialog.New(s.svc, sessions, dialog.Options{Logger: log})
+	engine, err := dialog.New(s.svc, dialog.Options{Logger: log})
 	if err != nil {
 		return nil, err
 	}

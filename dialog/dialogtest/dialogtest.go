@@ -1,6 +1,8 @@
-// Package dialogtest runs golden conversation transcripts through a
-// dialog.Engine over any booking.Store and dialog.SessionStore, so that the
-// same transcripts check the in-process and the Redis session stores.
+// Package dialogtest runs golden conversation transcripts over any
+// booking.Store and dialog.SessionStore, so that the same transcripts check
+// the in-process and the Redis session stores. Every message goes the way
+// a Telegram update goes: through a bot.Router (the booker's lock, update
+// deduplication, commit) to a dialog.Engine.
 //
 // A transcript is a txtar archive. Its comment describes the conversation
 // and may set, one per line, "hint: en" (the client's language hint),
@@ -13,8 +15,10 @@
 //	> [id] stale      ... of the message before it (an old button)
 //	> contact 9123…   the booker shares a contact
 //	! advance 16m     the clock moves on
-//	! restart         a fresh Engine takes over (same stores)
+//	! restart         a fresh Engine and Router take over (same stores)
 //	! take            someone else takes every place of the slot on offer
+//	! again           the last update arrives again, with the same id
+//	! together 2      the next 2 updates arrive at once, before any answer
 //	< …               what the bot answered (rewritten by -update)
 //	# …               a comment
 //
@@ -43,6 +47,7 @@ import (
 
 	"github.com/clinicbot/clinicbot/booking"
 	"github.com/clinicbot/clinicbot/booking/bookingtest"
+	"github.com/clinicbot/clinicbot/bot"
 	"github.com/clinicbot/clinicbot/dialog"
 )
 
@@ -137,10 +142,24 @@ func NewEnv(t testing.TB, cfg Config, sched Schedule) *Env {
 	return &Env{Clock: clock, Service: svc, Sessions: cfg.NewSessionStore(t, clock.Now)}
 }
 
+// NewRouter returns a fresh router and engine over the environment. A
+// session store that is a bot.Coordinator (Redis) coordinates itself; any
+// other is wrapped in a bot.MemoryCoordinator, as the embedded default does.
+func (env *Env) NewRouter(t testing.TB) *bot.Router {
+	t.Helper()
+	coord, ok := env.Sessions.(bot.Coordinator)
+	if !ok {
+		coord = bot.NewMemoryCoordinator(env.Sessions, env.Clock.Now)
+	}
+	return bot.NewRouter(env.NewEngine(t), coord, bot.Options{
+		Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil)),
+	})
+}
+
 // NewEngine returns a fresh engine over the environment.
 func (env *Env) NewEngine(t testing.TB) *dialog.Engine {
 	t.Helper()
-	e, err := dialog.New(env.Service, env.Sessions, dialog.Options{
+	e, err := dialog.New(env.Service, dialog.Options{
 		Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil)),
 		Now:    env.Clock.Now,
 	})
@@ -209,7 +228,7 @@ func runFile(t *testing.T, file string, cfg Config) []string {
 		t.Fatalf("%s: %v", file, err)
 	}
 	env := NewEnv(t, cfg, h.sched)
-	r := &runner{t: t, env: env, engine: env.NewEngine(t), header: h, refs: make(map[string]string)}
+	r := &runner{t: t, env: env, router: env.NewRouter(t), header: h, refs: make(map[string]string)}
 	got := r.run(string(chat.Data))
 	if *Update {
 		chat.Data = []byte(got)
@@ -269,13 +288,19 @@ func parseHeader(comment string) (header, error) {
 type runner struct {
 	t      *testing.T
 	env    *Env
-	engine *dialog.Engine
+	router *bot.Router
 	header header
-	out    strings.Builder
-	nonces []string // the nonces of the messages with options, oldest first
-	refs   map[string]string
-	states []string
-	others int
+	// last is the latest update sent; together counts the updates still
+	// to be sent at once, pending holds them.
+	last     bot.Update
+	updates  int
+	together int
+	pending  []bot.Update
+	out      strings.Builder
+	nonces   []string // the nonces of the messages with options, oldest first
+	refs     map[string]string
+	states   []string
+	others   int
 }
 
 func (r *runner) run(chat string) string {
@@ -299,7 +324,6 @@ func (r *runner) run(chat string) string {
 var optionInput = regexp.MustCompile(`^\[([^\]]+)\]( stale)?$`)
 
 func (r *runner) input(text string) {
-	t := r.t
 	in := dialog.Input{Kind: dialog.InputText, Text: text, LanguageHint: r.header.hint}
 	if m := optionInput.FindStringSubmatch(text); m != nil {
 		in.Kind, in.Option, in.Text = dialog.InputOption, m[1], ""
@@ -312,12 +336,58 @@ func (r *runner) input(text string) {
 	} else if phone, ok := strings.CutPrefix(text, "contact "); ok {
 		in.Kind, in.Phone, in.Text = dialog.InputContact, phone, ""
 	}
-	res, err := r.engine.Handle(context.Background(), r.header.booker, in)
-	if err != nil {
-		t.Fatalf("Handle(%q) = %v", text, err)
+	r.updates++
+	u := bot.Update{Booker: r.header.booker, ID: strconv.Itoa(r.updates), Input: in}
+	r.last = u
+	if r.together > 0 {
+		r.pending = append(r.pending, u)
+		if r.together--; r.together == 0 {
+			r.sendTogether()
+		}
+		return
 	}
+	r.answer(r.send(u))
+}
+
+// send hands u to the router as an adapter does and returns its answer.
+func (r *runner) send(u bot.Update) dialog.Result {
+	res, err := r.router.Handle(context.Background(), u)
+	if err != nil {
+		r.t.Fatalf("Handle(update %s) = %v", u.ID, err)
+	}
+	return res
+}
+
+// sendTogether dispatches the pending updates at once, in order, as an
+// adapter's read loop does, and writes their answers in that order.
+func (r *runner) sendTogether() {
+	updates := r.pending
+	r.pending = nil
+	results := make([]chan dialog.Result, len(updates))
+	for i, u := range updates {
+		results[i] = make(chan dialog.Result, 1)
+		err := r.router.Dispatch(context.Background(), u, func(res dialog.Result, err error) {
+			if err != nil {
+				r.t.Errorf("Dispatch(update %s) = %v", u.ID, err)
+			}
+			results[i] <- res
+		})
+		if err != nil {
+			r.t.Fatalf("Dispatch(update %s) = %v", u.ID, err)
+		}
+	}
+	for i, u := range updates {
+		r.out.WriteString("< (answer to update " + u.ID + ")\n")
+		r.answer(<-results[i])
+	}
+}
+
+// answer writes what the bot answered.
+func (r *runner) answer(res dialog.Result) {
 	if len(res.Replies) == 0 {
-		t.Errorf("Handle(%q) gave no reply", text)
+		r.out.WriteString("< (nothing: the update was taken into effect before)\n")
+		r.checkSession()
+		return
 	}
 	r.states = append(r.states, res.States...)
 	if res.Sensitive {
@@ -410,7 +480,20 @@ func (r *runner) directive(d string) {
 		}
 		r.env.Clock.Advance(dur)
 	case d == "restart":
-		r.engine = r.env.NewEngine(t)
+		r.router.Close()
+		r.router.Wait()
+		r.router = r.env.NewRouter(t)
+	case d == "again":
+		if r.last.ID == "" {
+			t.Fatalf("! again: no update sent yet")
+		}
+		r.answer(r.send(r.last))
+	case len(fields) == 2 && fields[0] == "together":
+		n, err := strconv.Atoi(fields[1])
+		if err != nil || n < 2 {
+			t.Fatalf("! %s: want a count of at least 2", d)
+		}
+		r.together = n
 	case d == "take":
 		s, err := r.env.Sessions.Load(ctx, dialog.SessionKey(r.header.booker))
 		if err != nil {

@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/clinicbot/clinicbot/booking"
 	"github.com/clinicbot/clinicbot/booking/postgres"
+	"github.com/clinicbot/clinicbot/bot"
 	"github.com/clinicbot/clinicbot/dialog"
 	"github.com/clinicbot/clinicbot/dialog/dialogtest"
 	"github.com/clinicbot/clinicbot/dialog/redisstore"
@@ -24,11 +26,11 @@ var bookingScript = []string{
 	"[clinic]", "[r:kln]", "[c:kowloon-bay]", "[decline]", "[ok]", "[next]", "3", "[accept]",
 }
 
-// conversationWorld is the engine over the PostgreSQL store, in a schema of
+// conversationWorld is the router and engine over the PostgreSQL store, in a schema of
 // its own, with its sessions sealed in Redis under a prefix of its own.
 type conversationWorld struct {
 	env      *dialogtest.Env
-	engine   *dialog.Engine
+	router   *bot.Router
 	sessions *fixture
 }
 
@@ -52,7 +54,7 @@ func newConversationWorld(b *testing.B) *conversationWorld {
 			return w.sessions.store
 		},
 	}, sched)
-	w.engine = w.env.NewEngine(b)
+	w.router = w.env.NewRouter(b)
 	return w
 }
 
@@ -65,12 +67,12 @@ func (w *conversationWorld) converse(ctx context.Context, n int, after func(who 
 		return err
 	}
 	nonce := ""
-	for _, text := range bookingScript {
+	for i, text := range bookingScript {
 		in := dialog.Input{Kind: dialog.InputText, Text: strings.ReplaceAll(text, "<hkid>", doc.Display())}
 		if id, ok := strings.CutPrefix(text, "["); ok {
 			in = dialog.Input{Kind: dialog.InputOption, Option: strings.TrimSuffix(id, "]"), Nonce: nonce}
 		}
-		res, err := w.engine.Handle(ctx, who, in)
+		res, err := w.router.Handle(ctx, bot.Update{Booker: who, ID: strconv.Itoa(i), Input: in})
 		if err != nil {
 			return fmt.Errorf("conversation %d: Handle(%q): %w", n, text, err)
 		}

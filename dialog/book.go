@@ -1,0 +1,448 @@
+package dialog
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/clinicbot/clinicbot/booking"
+)
+
+// Events of the booking flow.
+const (
+	evClinic    = "clinic"
+	evVideo     = "video"
+	evRefused   = "refused"
+	evAlready   = "already_booked"
+	evRegion    = "region"
+	evAccept    = "accept"
+	evDecline   = "decline"
+	evPick      = "pick"
+	evOtherSlot = "other_slot"
+	evBooked    = "booked"
+	evTaken     = "taken"
+	evFull      = "full"
+)
+
+// bookFlow is A, book for others, step by step as spec/flows.md lists it.
+var bookFlow = flow{
+	name:   flowBook,
+	prefix: "a_",
+	title:  "A. Book for others 為他人預約",
+	steps: append(identify("tip.book", "1970/1/1", "mobile"),
+		step{
+			name: "mobile",
+			ask: func(t *turn) (Reply, error) {
+				r := t.reply("mobile.prompt", nil)
+				r.AskContact = true
+				return r, nil
+			},
+			read: readMobile,
+			next: map[string]string{evEntered: "consent"},
+			note: "A4 手提電話號碼",
+		},
+		consentStep("service", "A5"),
+		step{
+			name: "service",
+			on:   checkNotBooked,
+			ask:  askService,
+			opts: serviceChoices,
+			read: chosen(chooseService),
+			next: map[string]string{evAlready: "already_booked", evClinic: "region", evVideo: "offer", evRefused: "video_refused"},
+			note: "A6 指定診所 · 視像診症服務",
+		},
+		step{
+			name: "video_refused",
+			ask:  askIneligible,
+			opts: fixed(choice{id: optClinic, key: "opt.book.clinic"}),
+			read: chosen(func(t *turn, _ choice) string {
+				t.s.Answers.Service = string(booking.ServiceClinic)
+				return evClinic
+			}),
+			next: map[string]string{evClinic: "region"},
+			exit: true,
+			note: "A6, video: HKID holders aged 18+ only",
+		},
+		step{
+			name: "already_booked",
+			ask:  askAlreadyBooked,
+			opts: fixed(choice{id: optEnquire, key: "opt.enquire"}, choice{id: optCancel, key: "opt.cancel"}),
+			read: chosen(carryPatient),
+			next: map[string]string{flowEnquire: "b_service", flowCancel: "c_service"},
+			exit: true,
+			note: "the patient holds a booking",
+		},
+		step{
+			name: "region",
+			ask:  ask("region.prompt"),
+			opts: regionChoices,
+			read: chosen(func(t *turn, c choice) string {
+				t.s.Answers.Region = prefixed(c.id, prefixRegion)
+				return evRegion
+			}),
+			next: map[string]string{evRegion: "clinic"},
+			note: "A7 香港 · 九龍 · 新界及離島",
+		},
+		step{
+			name: "clinic",
+			ask:  askClinic,
+			opts: clinicChoices,
+			read: chosen(func(t *turn, c choice) string {
+				t.s.Answers.ClinicID = prefixed(c.id, prefixClinic)
+				return evClinic
+			}),
+			next: map[string]string{evClinic: "offer"},
+			note: "A8 診所診症名額狀況",
+		},
+		step{
+			name: "offer",
+			on:   offerEarliest,
+			fail: []failure{{err: booking.ErrQuotaFull, event: evFull, say: sayError}},
+			ask:  askSlot("offer.prompt"),
+			opts: fixed(choice{id: optAccept, key: "opt.accept"}, choice{id: optDecline, key: "opt.decline"}),
+			read: chosen(byID(map[string]string{optAccept: evAccept, optDecline: evDecline})),
+			next: map[string]string{evFull: "service", evAccept: "booking", evDecline: "search"},
+			note: "A9–A11 系統安排最早的診症時段",
+		},
+		step{
+			name: "search",
+			ask:  ask("search.prompt"),
+			opts: fixed(choiceOK),
+			read: chosen(func(t *turn, _ choice) string {
+				t.s.Answers.Page = 0
+				return evConfirm
+			}),
+			next: map[string]string{evConfirm: "slots"},
+			note: "A12 搜尋另一時段",
+		},
+		step{
+			name: "slots",
+			ask:  askSlots,
+			opts: slotChoices,
+			read: readSlot,
+			next: map[string]string{evPick: "accept"},
+			note: "A13 選擇時段",
+		},
+		step{
+			name: "accept",
+			ask:  askSlot("accept.prompt"),
+			opts: fixed(choice{id: optAccept, key: "opt.accept"}, choice{id: optOtherSlot, key: "opt.other_slot"}),
+			read: chosen(func(t *turn, c choice) string {
+				if c.id == optOtherSlot {
+					t.s.Answers.SlotID = 0
+					return evOtherSlot
+				}
+				return evAccept
+			}),
+			next: map[string]string{evOtherSlot: "slots", evAccept: "booking"},
+			note: "A14 接納預約",
+		},
+		step{
+			name: "booking",
+			on:   bookSlot,
+			fail: []failure{
+				{err: booking.ErrSlotTaken, event: evTaken, say: "slot.taken"},
+				{err: booking.ErrSlotUnavailable, event: evTaken, say: "slot.taken"},
+				{err: booking.ErrNotFound, event: evTaken, say: "slot.taken"},
+				{err: booking.ErrAlreadyBooked, event: evAlready},
+				{err: booking.ErrNotEligible, event: evRefused},
+			},
+			next: map[string]string{evBooked: "booked", evTaken: "offer", evAlready: "already_booked", evRefused: "video_refused"},
+			note: "books the slot",
+		},
+		menuStep("booked", askBooked, "A15 預約成功"),
+	),
+}
+
+// consentStep is the seed's consent screen (A5, B5, C5).
+func consentStep(next, note string) step {
+	return step{
+		name: "consent",
+		ask:  ask("consent.prompt"),
+		opts: fixed(choiceOK),
+		read: func(t *turn) (string, error) {
+			if _, err := t.choose(); err != nil {
+				return "", refuse("consent.required", nil)
+			}
+			t.s.Answers.ConsentAt = t.now().UTC()
+			return evConfirm, nil
+		},
+		next: map[string]string{evConfirm: next},
+		note: note + " 確認已獲病人的同意使用其資料",
+	}
+}
+
+func readMobile(t *turn) (string, error) {
+	var text string
+	switch t.in.Kind {
+	case InputContact:
+		text = t.in.Phone
+	case InputText:
+		text = t.in.Text
+	default:
+		return "", refuse("input.need_text", nil)
+	}
+	t.sensitive = true
+	m, err := booking.ParseMobile(text)
+	if err != nil {
+		return "", t.refusal(err)
+	}
+	t.s.Answers.Mobile = string(m)
+	return evEntered, nil
+}
+
+// checkNotBooked sends a patient who already holds a booking to
+// already_booked before any service is chosen.
+func checkNotBooked(t *turn) (string, error) {
+	p := t.patient()
+	b, err := t.e.svc.ActiveBooking(t.ctx, p.Document, p.DateOfBirth)
+	switch {
+	case errors.Is(err, booking.ErrNotFound):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("dialog: active booking: %w", err)
+	}
+	a := &t.s.Answers
+	a.Reference, a.SlotID = string(b.Reference), int64(b.Slot.ID)
+	return evAlready, nil
+}
+
+func askService(t *turn) (Reply, error) {
+	q, err := t.quota()
+	if err != nil {
+		return Reply{}, err
+	}
+	if !q.Clinic.Bookable() && !q.Video.Bookable() {
+		r := t.reply("service.none", nil)
+		r.Options = []Option{t.exitOption()}
+		return r, nil
+	}
+	return t.reply("service.prompt", map[string]any{"clinic": t.quotaWord(q.Clinic), "video": t.quotaWord(q.Video)}), nil
+}
+
+func serviceChoices(t *turn) ([]choice, error) {
+	q, err := t.quota()
+	if err != nil {
+		return nil, err
+	}
+	return []choice{
+		t.serviceChoice(optClinic, "opt.book.clinic", "service.clinic", q.Clinic),
+		t.serviceChoice(optVideo, "opt.book.video", "service.video", q.Video),
+	}, nil
+}
+
+func chooseService(t *turn, c choice) string {
+	a := &t.s.Answers
+	if c.id == optClinic {
+		a.Service = string(booking.ServiceClinic)
+		return evClinic
+	}
+	a.Service = string(booking.ServiceVideo)
+	if t.e.svc.CheckEligibility(t.patient(), booking.ServiceVideo, t.now()) != nil {
+		return evRefused
+	}
+	return evVideo
+}
+
+func askIneligible(t *turn) (Reply, error) {
+	reason := booking.ReasonAge
+	var el *booking.EligibilityError
+	if errors.As(t.e.svc.CheckEligibility(t.patient(), booking.ServiceVideo, t.now()), &el) {
+		reason = el.Reason
+	}
+	return t.reply("video.ineligible."+string(reason), map[string]any{"note": t.text("video.note", nil)}), nil
+}
+
+func askAlreadyBooked(t *turn) (Reply, error) {
+	b, ok, err := t.shownBooking()
+	if err != nil || !ok {
+		return t.reply("already.booked.hidden", nil), err
+	}
+	details, err := t.details(b)
+	if err != nil {
+		return Reply{}, err
+	}
+	return t.reply("already.booked", map[string]any{"details": details}), nil
+}
+
+// carryPatient opens the chosen flow with the patient's document and date
+// of birth carried over: the booker goes on to the rest of the seed's
+// verification (B4/C4, B5/C5).
+func carryPatient(t *turn, c choice) string {
+	a := &t.s.Answers
+	*a = Answers{DocType: a.DocType, DocNumber: a.DocNumber, BirthYear: a.BirthYear, BirthMon: a.BirthMon, BirthDay: a.BirthDay, FlowID: newFlowID()}
+	a.Flow = flowCancel
+	if c.id == optEnquire {
+		a.Flow = flowEnquire
+	}
+	return a.Flow
+}
+
+func regionChoices(*turn) ([]choice, error) {
+	var cs []choice
+	for _, r := range booking.Regions {
+		cs = append(cs, choice{id: prefixRegion + string(r), key: "region." + string(r)})
+	}
+	return cs, nil
+}
+
+func askClinic(t *turn) (Reply, error) {
+	a := t.s.Answers
+	clinics, err := t.e.svc.Clinics(t.ctx, booking.Region(a.Region))
+	if err != nil {
+		return Reply{}, fmt.Errorf("dialog: clinics: %w", err)
+	}
+	q, err := t.quota()
+	if err != nil {
+		return Reply{}, err
+	}
+	var lines []string
+	open := false
+	for _, c := range clinics {
+		st := q.Clinics[c.ID]
+		open = open || st.Bookable()
+		lines = append(lines, t.text("clinic.line", map[string]any{"name": c.Name.In(t.s.Lang), "status": t.quotaWord(st)}))
+	}
+	region := t.text("region."+a.Region, nil)
+	r := t.reply("clinic.prompt", map[string]any{"region": region, "list": strings.Join(lines, "\n")})
+	if !open {
+		r.Text += "\n" + t.text("clinic.region_full", map[string]any{"region": region})
+	}
+	return r, nil
+}
+
+func clinicChoices(t *turn) ([]choice, error) {
+	clinics, err := t.e.svc.Clinics(t.ctx, booking.Region(t.s.Answers.Region))
+	if err != nil {
+		return nil, fmt.Errorf("dialog: clinics: %w", err)
+	}
+	q, err := t.quota()
+	if err != nil {
+		return nil, err
+	}
+	var cs []choice
+	for _, c := range clinics {
+		cs = append(cs, choice{
+			id: prefixClinic + string(c.ID), key: "opt.book.at", name: c.Name,
+			full: !q.Clinics[c.ID].Bookable(), fullKey: "clinic.full", fullArgs: map[string]any{"name": c.Name.In(t.s.Lang)},
+		})
+	}
+	return cs, nil
+}
+
+// offerEarliest finds the earliest slot of the chosen service and clinic
+// (A9).
+func offerEarliest(t *turn) (string, error) {
+	a := &t.s.Answers
+	slot, err := t.e.svc.EarliestSlot(t.ctx, booking.ServiceKind(a.Service), booking.ClinicID(a.ClinicID))
+	if err != nil {
+		return "", fmt.Errorf("dialog: earliest slot: %w", err)
+	}
+	a.SlotID = int64(slot.ID)
+	return "", nil
+}
+
+// askSlot renders the slot in the answers with key: the offer, or the
+// chosen slot to accept.
+func askSlot(key string) func(*turn) (Reply, error) {
+	return func(t *turn) (Reply, error) {
+		slot, err := t.e.svc.Store.Slot(t.ctx, booking.SlotID(t.s.Answers.SlotID))
+		if err != nil {
+			return Reply{}, fmt.Errorf("dialog: offered slot: %w", err)
+		}
+		place, err := t.place(slot)
+		if err != nil {
+			return Reply{}, err
+		}
+		return t.reply(key, map[string]any{"place": place, "when": t.text("detail.when", map[string]any{"when": t.when(slot)})}), nil
+	}
+}
+
+func askSlots(t *turn) (Reply, error) {
+	r := t.reply("slots.prompt", map[string]any{"page": t.s.Answers.Page + 1})
+	choices, err := t.choices()
+	if err != nil {
+		return Reply{}, err
+	}
+	if !slices.ContainsFunc(choices, func(c choice) bool { return strings.HasPrefix(c.id, prefixSlot) }) {
+		r.Text += "\n" + t.text("slots.none", nil)
+	}
+	return r, nil
+}
+
+func slotChoices(t *turn) ([]choice, error) {
+	a := t.s.Answers
+	slots, more, err := t.e.svc.OpenSlots(t.ctx, booking.ServiceKind(a.Service), booking.ClinicID(a.ClinicID), a.Page, t.e.pageSize)
+	if err != nil {
+		return nil, fmt.Errorf("dialog: open slots: %w", err)
+	}
+	var cs []choice
+	for _, sl := range slots {
+		cs = append(cs, choice{id: prefixSlot + strconv.FormatInt(int64(sl.ID), 10), name: t.slotLabel(sl)})
+	}
+	if a.Page > 0 {
+		cs = append(cs, choice{id: optPrev, key: "opt.prev"})
+	}
+	if more {
+		cs = append(cs, choice{id: optNext, key: "opt.next"})
+	}
+	return cs, nil
+}
+
+// readSlot turns the page or picks a slot; a new page replaces the list.
+func readSlot(t *turn) (string, error) {
+	c, err := t.choose()
+	if err != nil {
+		return "", err
+	}
+	a := &t.s.Answers
+	switch c.id {
+	case optNext:
+		a.Page++
+	case optPrev:
+		a.Page--
+	default:
+		id, _ := strconv.ParseInt(prefixed(c.id, prefixSlot), 10, 64)
+		a.SlotID = id
+		return evPick, nil
+	}
+	t.s.Nonce = newNonce()
+	t.replace = true
+	return "", nil
+}
+
+// bookSlot books the slot in the answers (A10, A14). A booking already
+// held by the patient is kept in the answers, to be shown.
+func bookSlot(t *turn) (string, error) {
+	a := &t.s.Answers
+	b, err := t.e.svc.Book(t.ctx, booking.BookRequest{
+		Patient:        t.patient(),
+		Booker:         t.booker,
+		SlotID:         booking.SlotID(a.SlotID),
+		ConsentAt:      a.ConsentAt,
+		IdempotencyKey: a.FlowID + ":" + strconv.FormatInt(a.SlotID, 10),
+	})
+	var already *booking.AlreadyBookedError
+	switch {
+	case errors.As(err, &already):
+		a.Reference, a.SlotID = string(already.Booking.Reference), int64(already.Booking.Slot.ID)
+		return "", err
+	case err != nil:
+		a.SlotID = 0
+		return "", fmt.Errorf("dialog: book: %w", err)
+	}
+	t.made = &b
+	a.Reference = string(b.Reference)
+	return evBooked, nil
+}
+
+func askBooked(t *turn) (Reply, error) {
+	if t.made == nil {
+		r := t.reply("done.again", map[string]any{"ref": t.s.Answers.Reference})
+		r.Options = []Option{t.exitOption()}
+		return r, nil
+	}
+	return t.bookedReply(*t.made)
+}

@@ -1,0 +1,85 @@
+package dialog
+
+import "github.com/clinicbot/clinicbot/locales"
+
+// Flows, as stored in Answers.Flow; each is also the event that starts it.
+const (
+	flowBook    = "book"
+	flowEnquire = "enquire"
+	flowCancel  = "cancel"
+)
+
+// States the engine itself moves to: /start, /menu, /exit and the failure
+// limit lead to the menu, /language to the language choice.
+const (
+	stMenu     = "menu"
+	stLanguage = "language"
+)
+
+// globalFlow holds the steps outside every flow: the main menu (A1, B1, C1)
+// and the language choice.
+var globalFlow = flow{
+	title: "Menu",
+	steps: []step{
+		menuStep(stMenu, ask("menu.prompt"), "A1 · B1 · C1"),
+		{
+			name: stLanguage,
+			ask:  ask("lang.prompt"),
+			opts: languageChoices,
+			read: chooseLanguage,
+			note: "/language",
+		},
+	},
+}
+
+// menuStep is a step that offers the three flows: the menu, and each
+// flow's last step (the booker may go on to another flow from there).
+func menuStep(name string, ask func(*turn) (Reply, error), note string) step {
+	return step{
+		name: name,
+		ask:  ask,
+		opts: fixed(
+			choice{id: optBook, key: "opt.book"},
+			choice{id: optEnquire, key: "opt.enquire"},
+			choice{id: optCancel, key: "opt.cancel"},
+		),
+		read: chosen(startFlow),
+		next: map[string]string{flowBook: flowBook, flowEnquire: flowEnquire, flowCancel: flowCancel},
+		ends: true,
+		note: note,
+	}
+}
+
+// startFlow opens the chosen flow with fresh answers.
+func startFlow(t *turn, c choice) string {
+	name := map[string]string{optBook: flowBook, optEnquire: flowEnquire, optCancel: flowCancel}[c.id]
+	t.s.Answers = Answers{Flow: name, FlowID: newFlowID()}
+	return name
+}
+
+func languageChoices(*turn) ([]choice, error) {
+	var cs []choice
+	for _, lang := range locales.Languages() {
+		cs = append(cs, choice{id: prefixLang + lang, key: "opt.lang." + lang})
+	}
+	return cs, nil
+}
+
+// chooseLanguage sets the language and returns to the step /language was
+// typed at, or the menu.
+func chooseLanguage(t *turn) (string, error) {
+	c, err := t.choose()
+	if err != nil {
+		return "", err
+	}
+	s := t.s
+	s.Lang = prefixed(c.id, prefixLang)
+	t.say("lang.set", nil)
+	t.settled = true
+	if len(s.History) == 0 {
+		return "", t.settle(stMenu)
+	}
+	f := s.History[len(s.History)-1]
+	s.History = s.History[:len(s.History)-1]
+	return "", t.settle(f.State)
+}

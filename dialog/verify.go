@@ -1,0 +1,158 @@
+package dialog
+
+import (
+	"fmt"
+
+	"github.com/clinicbot/clinicbot/booking"
+)
+
+// Events of the enquiry and cancel flows.
+const (
+	evFound      = "found"
+	evEnded      = "ended"
+	evCancelBook = "cancel_booking"
+	evKeep       = "keep"
+	evCancelled  = "cancelled"
+)
+
+// enquireFlow is B, enquire for others.
+var enquireFlow = flow{
+	name:   flowEnquire,
+	prefix: "b_",
+	title:  "B. Enquire for others 為他人查詢",
+	steps: append(identify("tip.verify", "1970/1/1", "service"),
+		verifyServiceStep("B4"),
+		consentStep("verifying", "B5"),
+		verifyingStep(func(t *turn) (booking.Booking, error) { return t.e.svc.Enquire(t.ctx, t.lookup()) }, "result"),
+		menuStep("result", askBookingShown("enquiry.done", true), "B6 查詢完成"),
+	),
+}
+
+// cancelFlow is C, cancel for others. The seed's cancel screen writes the
+// year-only example day first.
+var cancelFlow = flow{
+	name:   flowCancel,
+	prefix: "c_",
+	title:  "C. Cancel for others 為他人取消",
+	steps: append(identify("tip.verify", "01/01/1970", "service"),
+		verifyServiceStep("C4"),
+		consentStep("verifying", "C5"),
+		verifyingStep(func(t *turn) (booking.Booking, error) { return t.e.svc.VerifyForCancel(t.ctx, t.lookup()) }, "booking"),
+		step{
+			name: "booking",
+			ask:  askBookingShown("cancel.show", false),
+			opts: fixed(choice{id: optCancelBooking, key: "opt.cancel_booking"}),
+			read: always(evCancelBook),
+			next: map[string]string{evCancelBook: "confirm"},
+			exit: true,
+			note: "C6 取消預約",
+		},
+		step{
+			name: "confirm",
+			ask:  askBookingShown("cancel.confirm", false),
+			opts: fixed(choiceYes, choiceNo),
+			read: chosen(func(t *turn, c choice) string {
+				if c.id == optNo {
+					t.say("cancel.kept", nil)
+					return evKeep
+				}
+				return evConfirm
+			}),
+			next: map[string]string{evConfirm: "cancelling", evKeep: stMenu},
+			note: "C7 是",
+		},
+		step{
+			name: "cancelling",
+			on: func(t *turn) (string, error) {
+				b, err := t.e.svc.Cancel(t.ctx, t.lookup(), booking.Reference(t.s.Answers.Reference))
+				if err != nil {
+					return "", fmt.Errorf("dialog: cancel: %w", err)
+				}
+				t.made = &b
+				return evCancelled, nil
+			},
+			fail: []failure{{event: evEnded, say: sayError}},
+			next: map[string]string{evCancelled: "cancelled", evEnded: stMenu},
+			note: "cancels the booking",
+		},
+		menuStep("cancelled", askBookingShown("cancel.done", true), "C8 取消完成"),
+	),
+}
+
+// verifyServiceStep asks where the appointment is booked: the seed's
+// extra verification (B4, C4).
+func verifyServiceStep(note string) step {
+	return step{
+		name: "service",
+		ask:  ask("verify.service.prompt"),
+		opts: func(t *turn) ([]choice, error) {
+			clinics, err := t.e.svc.Clinics(t.ctx, "")
+			if err != nil {
+				return nil, fmt.Errorf("dialog: clinics: %w", err)
+			}
+			cs := []choice{{id: optVideo, key: "service.video"}}
+			for _, c := range clinics {
+				cs = append(cs, choice{id: prefixClinic + string(c.ID), name: c.Name})
+			}
+			return cs, nil
+		},
+		read: chosen(func(t *turn, c choice) string {
+			a := &t.s.Answers
+			if c.id == optVideo {
+				a.Service, a.ClinicID = string(booking.ServiceVideo), ""
+			} else {
+				a.Service, a.ClinicID = string(booking.ServiceClinic), prefixed(c.id, prefixClinic)
+			}
+			return evEntered
+		}),
+		next: map[string]string{evEntered: "consent"},
+		note: note + " 已預約之指定診所或視像診症服務",
+	}
+}
+
+// verifyingStep checks the answers against the patient's booking with
+// check; a match goes to found, any expected refusal is said and ends the
+// flow (it never says which part was wrong).
+func verifyingStep(check func(t *turn) (booking.Booking, error), found string) step {
+	return step{
+		name: "verifying",
+		on: func(t *turn) (string, error) {
+			b, err := check(t)
+			if err != nil {
+				return "", fmt.Errorf("dialog: verify: %w", err)
+			}
+			t.made = &b
+			a := &t.s.Answers
+			a.Reference, a.SlotID = string(b.Reference), int64(b.Slot.ID)
+			return evFound, nil
+		},
+		fail: []failure{{event: evEnded, say: sayError}},
+		next: map[string]string{evFound: found, evEnded: stMenu},
+		note: "verifies the booking",
+	}
+}
+
+// askBookingShown renders the booking the step shows with key; exitOnly
+// offers only "離開" (the flow is over).
+func askBookingShown(key string, exitOnly bool) func(*turn) (Reply, error) {
+	return func(t *turn) (Reply, error) {
+		b, ok, err := t.shownBooking()
+		if err != nil {
+			return Reply{}, err
+		}
+		if !ok {
+			r := t.reply("done.again", map[string]any{"ref": t.s.Answers.Reference})
+			r.Options = []Option{t.exitOption()}
+			return r, nil
+		}
+		details, err := t.details(b)
+		if err != nil {
+			return Reply{}, err
+		}
+		r := t.reply(key, map[string]any{"details": details})
+		if exitOnly {
+			r.Options = []Option{t.exitOption()}
+		}
+		return r, nil
+	}
+}
