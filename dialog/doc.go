@@ -3,14 +3,20 @@
 // HA Go tutorial (book, enquire and cancel for others) in its zh-HK wording,
 // with en and zh-CN translations from package locales.
 //
-// The Engine is stateless between updates: each update's state machine
-// (github.com/looplab/fsm, which is not safe to keep per booker) is rebuilt
-// from the stored Session, the transition is taken, and the step's side
-// effects on booking.Service run after it. Step works on a Session the
-// caller loaded (the router does its own store round trips); Handle loads
-// and saves through a SessionStore itself.
+// Each flow is a table of steps (book.go, verify.go; identify.go is the
+// sub-flow that asks who the patient is, spliced into all three; menu.go
+// holds the steps outside any flow). A step says everything about itself:
+// its question and options, how its answer is read, what its entry does on
+// booking.Service, and where each event and each expected booking failure
+// leads. One github.com/looplab/fsm machine is built from the tables when
+// the package starts and takes every booker's events; the booker's place
+// in it is the stored Session's State.
 //
-// The state diagram is generated into flow.mmd by a test (-update rewrites
-// it); golden conversations live in testdata/*.txtar and run through the
-// dialogtest package.
+// The Engine keeps no per-booker state: Step works on a Session that a
+// bot.Router loaded under the booker's lock and stores afterwards, so every
+// channel and every test goes the same way.
+//
+// go generate ./dialog draws the state diagram from the same tables into
+// flow.mmd and README.md; golden conversations live in testdata/*.txtar and
+// run through the dialogtest package.
 package dialog
