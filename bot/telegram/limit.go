@@ -3,29 +3,21 @@ package telegram
 import (
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
-// limiter is a pair of token buckets, one per chat and one overall, on an
-// injected clock. reserve takes a token from both at once and says how long
-// to wait before using it, so waiters are served in the order they came.
+// limiter is a pair of token buckets (golang.org/x/time/rate), one per chat
+// and one overall, on an injected clock. reserve takes a token from both at
+// once and says how long to wait before using it, so waiters are served in
+// the order they came.
 type limiter struct {
-	mu     sync.Mutex
-	now    func() time.Time
-	chat   rateSpec
-	global rateSpec
-	all    bucket
-	chats  map[int64]*bucket
-}
-
-type rateSpec struct {
-	rate  float64 // tokens a second
-	burst float64
-}
-
-// bucket holds tokens as of at; tokens may be negative: reserved ahead.
-type bucket struct {
-	tokens float64
-	at     time.Time
+	mu        sync.Mutex
+	now       func() time.Time
+	chatRate  rate.Limit
+	chatBurst int
+	all       *rate.Limiter
+	chats     map[int64]*rate.Limiter
 }
 
 // sweepAbove is the number of chat buckets above which full ones (which
@@ -34,32 +26,12 @@ const sweepAbove = 1024
 
 func newLimiter(now func() time.Time, chatRate, chatBurst, globalRate, globalBurst float64) *limiter {
 	return &limiter{
-		now:    now,
-		chat:   rateSpec{rate: chatRate, burst: chatBurst},
-		global: rateSpec{rate: globalRate, burst: globalBurst},
-		all:    bucket{tokens: globalBurst, at: now()},
-		chats:  make(map[int64]*bucket),
+		now:       now,
+		chatRate:  rate.Limit(chatRate),
+		chatBurst: int(chatBurst),
+		all:       rate.NewLimiter(rate.Limit(globalRate), int(globalBurst)),
+		chats:     make(map[int64]*rate.Limiter),
 	}
-}
-
-// refill brings b up to now.
-func (s rateSpec) refill(b *bucket, now time.Time) {
-	if now.After(b.at) {
-		b.tokens += now.Sub(b.at).Seconds() * s.rate
-		if b.tokens > s.burst {
-			b.tokens = s.burst
-		}
-		b.at = now
-	}
-}
-
-// take removes a token and returns how long until the bucket is back at zero.
-func (s rateSpec) take(b *bucket) time.Duration {
-	b.tokens--
-	if b.tokens >= 0 {
-		return 0
-	}
-	return time.Duration(-b.tokens / s.rate * float64(time.Second))
 }
 
 // reserve takes a token for one message to chatID and returns the wait.
@@ -68,19 +40,16 @@ func (l *limiter) reserve(chatID int64) time.Duration {
 	defer l.mu.Unlock()
 	now := l.now()
 	if len(l.chats) > sweepAbove {
-		for id, b := range l.chats {
-			l.chat.refill(b, now)
-			if b.tokens >= l.chat.burst {
+		for id, cl := range l.chats {
+			if cl.TokensAt(now) >= float64(l.chatBurst) {
 				delete(l.chats, id)
 			}
 		}
 	}
-	cb, ok := l.chats[chatID]
+	cl, ok := l.chats[chatID]
 	if !ok {
-		cb = &bucket{tokens: l.chat.burst, at: now}
-		l.chats[chatID] = cb
+		cl = rate.NewLimiter(l.chatRate, l.chatBurst)
+		l.chats[chatID] = cl
 	}
-	l.chat.refill(cb, now)
-	l.global.refill(&l.all, now)
-	return max(l.chat.take(cb), l.global.take(&l.all))
+	return max(cl.ReserveN(now, 1).DelayFrom(now), l.all.ReserveN(now, 1).DelayFrom(now))
 }

@@ -4,48 +4,38 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // errRateLimited is returned when a send would have to wait past its
 // message's deadline for a token.
 var errRateLimited = errors.New("whatsapp: send rate limit")
 
-// bucket is a token bucket: it holds up to burst tokens and gains rate
-// tokens a second. Every outbound message takes one.
+// bucket is a token bucket (golang.org/x/time/rate) on an injected clock:
+// it holds up to burst tokens and gains rate tokens a second. Every
+// outbound message takes one.
 type bucket struct {
-	mu     sync.Mutex
-	rate   float64
-	burst  float64
-	tokens float64
-	last   time.Time
-	now    func() time.Time
+	lim *rate.Limiter
+	now func() time.Time
 }
 
-func newBucket(rate float64, burst int, now func() time.Time) *bucket {
-	return &bucket{rate: rate, burst: float64(burst), tokens: float64(burst), last: now(), now: now}
+func newBucket(r float64, burst int, now func() time.Time) *bucket {
+	return &bucket{lim: rate.NewLimiter(rate.Limit(r), burst), now: now}
 }
 
 // reserve takes a token and returns how long the caller must wait before
 // using it. When that wait would end after deadline (non-zero), it takes
 // nothing and returns errRateLimited.
 func (b *bucket) reserve(deadline time.Time) (time.Duration, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	now := b.now()
-	if elapsed := now.Sub(b.last); elapsed > 0 {
-		b.tokens = min(b.burst, b.tokens+elapsed.Seconds()*b.rate)
-		b.last = now
-	}
-	wait := time.Duration(0)
-	if b.tokens < 1 {
-		wait = time.Duration((1 - b.tokens) / b.rate * float64(time.Second))
-	}
+	r := b.lim.ReserveN(now, 1)
+	wait := r.DelayFrom(now)
 	if !deadline.IsZero() && now.Add(wait).After(deadline) {
+		r.CancelAt(now)
 		return 0, errRateLimited
 	}
-	b.tokens--
 	return wait, nil
 }
 
