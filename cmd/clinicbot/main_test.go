@@ -18,7 +18,7 @@ import (
 	"github.com/clinicbot/clinicbot/booking"
 	"github.com/clinicbot/clinicbot/booking/postgres"
 	"github.com/clinicbot/clinicbot/booking/sqlite"
-	"github.com/clinicbot/clinicbot/internal/console"
+	"github.com/clinicbot/clinicbot/bot/console"
 	"github.com/clinicbot/clinicbot/internal/testenv"
 )
 

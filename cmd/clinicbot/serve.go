@@ -17,7 +17,7 @@ import (
 	"github.com/clinicbot/clinicbot/bot/telegram"
 	"github.com/clinicbot/clinicbot/dialog"
 	"github.com/clinicbot/clinicbot/dialog/redisstore"
-	"github.com/clinicbot/clinicbot/internal/console"
+	"github.com/clinicbot/clinicbot/bot/console"
 	"github.com/clinicbot/clinicbot/internal/health"
 	"github.com/clinicbot/clinicbot/internal/metrics"
 )

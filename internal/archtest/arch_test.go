@@ -90,6 +90,12 @@ func TestAdaptersStayApart(t *testing.T) {
 		{module + "/bot/telegram", module + "/bot/whatsapp"},
 		{module + "/bot/whatsapp", "github.com/go-telegram-bot-api"},
 		{module + "/bot/whatsapp", module + "/bot/telegram"},
+		{module + "/bot/console", "go.mau.fi/whatsmeow"},
+		{module + "/bot/console", "github.com/go-telegram-bot-api"},
+		{module + "/bot/console", module + "/bot/telegram"},
+		{module + "/bot/console", module + "/bot/whatsapp"},
+		{module + "/bot/telegram", module + "/bot/console"},
+		{module + "/bot/whatsapp", module + "/bot/console"},
 	}
 	for _, tt := range tests {
 		for _, dep := range deps(t, tt.pkg) {
