@@ -8,18 +8,20 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/clinicbot/clinicbot/bot"
+	"github.com/clinicbot/clinicbot/bot/console"
 	"github.com/clinicbot/clinicbot/bot/telegram"
 	"github.com/clinicbot/clinicbot/dialog"
 	"github.com/clinicbot/clinicbot/dialog/redisstore"
-	"github.com/clinicbot/clinicbot/bot/console"
 	"github.com/clinicbot/clinicbot/internal/health"
 	"github.com/clinicbot/clinicbot/internal/metrics"
+	"github.com/clinicbot/clinicbot/locales"
 )
 
 // maintenanceEvery is how often serve tops up the schedule and purges
@@ -102,7 +104,7 @@ func (a *app) Close() error {
 // chat is the terminal conversation.
 func (e *env) chat(ctx context.Context, args []string) error {
 	fs := e.flags("chat")
-	lang := fs.String("lang", e.cfg.Lang, "the conversation's language: zh-HK, en or zh-CN")
+	lang := fs.String("lang", e.cfg.Lang, "the conversation's language: "+strings.Join(locales.Languages(), ", "))
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -110,8 +112,8 @@ func (e *env) chat(ctx context.Context, args []string) error {
 }
 
 func (e *env) chatIn(ctx context.Context, lang string) error {
-	if !validLang(lang) {
-		return usagef("--lang %q: want zh-HK, en or zh-CN", lang)
+	if !locales.Supported(lang) {
+		return usagef("--lang %q: want one of %s", lang, strings.Join(locales.Languages(), ", "))
 	}
 	a, err := e.openApp(ctx, nil)
 	if err != nil {
@@ -307,12 +309,4 @@ func (e *env) maintain(ctx context.Context, a *app) {
 		case <-t.C:
 		}
 	}
-}
-
-func validLang(lang string) bool {
-	switch lang {
-	case "zh-HK", "en", "zh-CN":
-		return true
-	}
-	return false
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/caarlos0/env/v11"
 
 	"github.com/clinicbot/clinicbot/booking"
+	"github.com/clinicbot/clinicbot/locales"
 )
 
 // Config is clinicbot's whole configuration. Field tags name the variables;
@@ -56,9 +57,6 @@ type Config struct {
 	UpdateTimeout     time.Duration `env:"CLINICBOT_UPDATE_TIMEOUT" envDefault:"30s"`
 	ShutdownTimeout   time.Duration `env:"CLINICBOT_SHUTDOWN_TIMEOUT" envDefault:"20s"`
 }
-
-// Languages are the languages clinicbot speaks, default first.
-var Languages = []string{"zh-HK", "en", "zh-CN"}
 
 // Error is every problem found in the configuration.
 type Error struct {
@@ -167,8 +165,8 @@ func (c *Config) check() []string {
 	default:
 		add("LOG_FORMAT: want auto, json or text")
 	}
-	if !validLang(c.Lang) {
-		add("CLINICBOT_LANG: want one of %s", strings.Join(Languages, ", "))
+	if !locales.Supported(c.Lang) {
+		add("CLINICBOT_LANG: want one of %s", strings.Join(locales.Languages(), ", "))
 	}
 	if c.Retention.Duration() < 24*time.Hour {
 		add("CLINICBOT_RETENTION: want at least 1d")
@@ -201,18 +199,6 @@ func validKey(s string) bool {
 	_, err := booking.ParseKey(s)
 	return err == nil
 }
-
-func validLang(lang string) bool {
-	for _, l := range Languages {
-		if l == lang {
-			return true
-		}
-	}
-	return false
-}
-
-// ValidLang reports whether lang is one clinicbot speaks.
-func ValidLang(lang string) bool { return validLang(lang) }
 
 // Level returns the log level: LOG_LEVEL when set, otherwise def.
 func (c Config) Level(def slog.Level) slog.Level {
