@@ -83,7 +83,9 @@ func (a *app) build(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	opts := bot.Options{Logger: e.log}
+	// One setting bounds an update: the adapters' deadline around it
+	// (answer included) and the router's on the engine's work.
+	opts := bot.Options{Logger: e.log, Timeout: e.cfg.UpdateTimeout}
 	if a.metrics != nil {
 		opts.Metrics = a.metrics
 	}
