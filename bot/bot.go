@@ -26,4 +26,10 @@ type Update struct {
 // it; adapters depend on this interface only.
 type Handler interface {
 	Handle(ctx context.Context, u Update) (dialog.Result, error)
+	// Go runs job when the booker's earlier updates and jobs are done, and
+	// before any handed over later: an adapter hands it the handling and
+	// answering of one update, so that one booker's replies go out in the
+	// order the updates came. Per-booker ordering lives here, not in the
+	// adapters.
+	Go(ctx context.Context, b booking.Booker, job func(ctx context.Context)) error
 }

@@ -3,6 +3,9 @@ package bot
 import (
 	"context"
 	"sync"
+
+	"github.com/clinicbot/clinicbot/booking"
+	"github.com/clinicbot/clinicbot/dialog"
 )
 
 // lanes serialize work per key in arrival order: one holder per key at a
@@ -97,4 +100,21 @@ func (l *lanes) waiting(key string) int {
 		return len(ln.waiters)
 	}
 	return 0
+}
+
+// Lines runs each booker's jobs one at a time, in the order Go was called,
+// and different bookers' in parallel: the ordering half of Router.Go, for a
+// Handler that is not a Router (a test's). The zero value is ready.
+type Lines struct{ lanes lanes }
+
+// Go runs job in a goroutine once the booker's earlier jobs are done.
+func (l *Lines) Go(ctx context.Context, b booking.Booker, job func(ctx context.Context)) error {
+	key := dialog.SessionKey(b)
+	t := l.lanes.enter(key)
+	go func() {
+		_ = l.lanes.wait(context.WithoutCancel(ctx), t)
+		defer l.lanes.leave(key)
+		job(ctx)
+	}()
+	return nil
 }

@@ -151,13 +151,55 @@ func (noMetrics) Observe(string, string, time.Duration) {}
 // and returns what to answer: an empty Result for a duplicate, an apology
 // when handling failed. Its only error is ErrClosed, or ctx's while u waits
 // for its turn.
+//
+// Called from a job of Go for the same booker, it runs at once: the job
+// holds the booker's turn.
 func (r *Router) Handle(ctx context.Context, u Update) (dialog.Result, error) {
+	key := dialog.SessionKey(u.Booker)
+	if held, _ := ctx.Value(heldTurn{}).(string); held == key {
+		r.mu.Lock()
+		r.inflight.Add(1)
+		r.mu.Unlock()
+		defer r.inflight.Done()
+		start := r.now()
+		res, outcome := r.handle(ctx, u, key)
+		r.metrics.Observe(string(u.Booker.Channel), outcome, r.now().Sub(start))
+		return res, nil
+	}
 	t, err := r.enter(u)
 	if err != nil {
 		return dialog.Result{}, err
 	}
 	defer r.inflight.Done()
 	return r.run(ctx, u, t)
+}
+
+// heldTurn marks the context of a Go job with the key whose turn it holds.
+type heldTurn struct{}
+
+// Go takes a place in the booker's line at once and runs job in a
+// goroutine owned by the router when its turn comes: after every update
+// and job of that booker accepted before it, before any accepted after it.
+// An adapter calls it from the loop that reads updates, with everything an
+// update needs (handling and answering), so that one booker's answers go
+// out in order too; job calls Handle with the context it is given, which
+// holds the turn. job always runs, and should end early when the context
+// it was given has ended. Go returns ErrClosed after Close; Wait waits for
+// accepted jobs.
+func (r *Router) Go(ctx context.Context, b booking.Booker, job func(ctx context.Context)) error {
+	key := dialog.SessionKey(b)
+	t, err := r.enter(Update{Booker: b})
+	if err != nil {
+		return err
+	}
+	go func() {
+		defer r.inflight.Done()
+		// A turn always comes: every holder leaves.
+		_ = r.lanes.wait(context.WithoutCancel(ctx), t)
+		defer r.lanes.leave(key)
+		job(context.WithValue(ctx, heldTurn{}, key))
+	}()
+	return nil
 }
 
 // Dispatch takes u's place in its booker's line at once and handles it in a

@@ -294,6 +294,54 @@ func TestRouterOrder(t *testing.T) {
 	}
 }
 
+// TestRouterGo: jobs handed to Go run one at a time per booker in the
+// order given, each job's Handle runs at once (the job holds the turn) and
+// what a job does after Handle (an adapter sending the answer) is done
+// before the next job of the booker starts; an update through Handle from
+// outside waits for the jobs before it.
+func TestRouterGo(t *testing.T) {
+	t.Parallel()
+	engine := newFakeEngine(t)
+	r := bot.NewRouter(engine, bot.NewMemoryCoordinator(dialog.NewMemoryStore(time.Now, time.Hour), nil), bot.Options{Apology: testApology})
+	b := booker("1")
+	var mu sync.Mutex
+	var sent []string
+	for i := range 20 {
+		text := fmt.Sprintf("msg-%02d", i)
+		err := r.Go(context.Background(), b, func(ctx context.Context) {
+			res, err := r.Handle(ctx, update(b, strconv.Itoa(i), text))
+			if err != nil {
+				t.Errorf("Handle in job %d = %v", i, err)
+			}
+			time.Sleep(time.Millisecond) // the answer takes a while to send
+			mu.Lock()
+			sent = append(sent, text+"="+strings.Join(texts(res), "|"))
+			mu.Unlock()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := r.Handle(context.Background(), update(b, "last", "msg-last")); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	r.Wait()
+	var want []string
+	for i := range 20 {
+		want = append(want, fmt.Sprintf("msg-%02d=%d", i, i+1))
+	}
+	if diff := cmp.Diff(want, sent); diff != "" {
+		t.Errorf("answers sent (-want +got):\n%s", diff)
+	}
+	if got := engine.textsOf("1"); len(got) != 21 || got[20] != "msg-last" {
+		t.Errorf("steps = %v, want the 20 jobs' then msg-last", got)
+	}
+	if err := r.Go(context.Background(), b, func(context.Context) {}); !errors.Is(err, bot.ErrClosed) {
+		t.Errorf("Go after Close = %v, want ErrClosed", err)
+	}
+}
+
 // TestRouterParallel: two bookers' steps run at the same time: each waits
 // inside the engine for the other to enter, which would block forever if
 // the router handled them one after the other.

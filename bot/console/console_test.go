@@ -15,9 +15,10 @@ import (
 
 // recorder answers every update with a fixed script and records what it got.
 type recorder struct {
-	got     []bot.Update
-	answers []dialog.Result
-	fail    map[int]error
+	bot.Lines // per-booker order, as the router keeps it
+	got       []bot.Update
+	answers   []dialog.Result
+	fail      map[int]error
 }
 
 func (r *recorder) Handle(_ context.Context, u bot.Update) (dialog.Result, error) {

@@ -18,7 +18,8 @@ import (
 // it, so the offset only moves past an update when that update and every
 // one before it have been handled (a low-water mark): a process that stops
 // half-way gets the unfinished updates again. Updates from different chats
-// are handled in parallel, those of one chat in order.
+// are handled in parallel, those of one chat in order: each goes to the
+// handler's Go in the order read.
 //
 // An update the handler fails on counts as handled (the error is logged):
 // stopping there would hold back every later update. So the router must
@@ -35,7 +36,6 @@ func (b *Bot) Poll(ctx context.Context) error {
 	p := &poller{
 		b:       b,
 		sem:     make(chan struct{}, b.maxInFlight),
-		chains:  make(map[int64]chan struct{}),
 		changed: make(chan struct{}),
 	}
 	return p.run(ctx)
@@ -53,10 +53,9 @@ type poller struct {
 	wg  sync.WaitGroup
 
 	mu         sync.Mutex
-	pending    []int                   // update IDs in hand, ascending
-	dispatched int                     // highest update ID handed out, 0 for none
-	chains     map[int64]chan struct{} // per chat: closed when its latest update is done
-	changed    chan struct{}           // closed and replaced when an update is done
+	pending    []int         // update IDs in hand, ascending
+	dispatched int           // highest update ID handed out, 0 for none
+	changed    chan struct{} // closed and replaced when an update is done
 }
 
 func (p *poller) run(ctx context.Context) error {
@@ -169,32 +168,34 @@ func (p *poller) dispatch(ctx context.Context, u tgbotapi.Update) bool {
 		return false
 	}
 	chat, _ := chatOf(&u)
-	done := make(chan struct{})
 	p.mu.Lock()
 	p.dispatched = u.UpdateID
 	p.pending = append(p.pending, u.UpdateID)
-	prev := p.chains[chat]
-	p.chains[chat] = done
 	p.mu.Unlock()
 
 	p.wg.Add(1)
-	go func() {
+	job := func(jctx context.Context) {
 		defer p.wg.Done()
 		defer func() { <-p.sem }()
-		if prev != nil {
-			<-prev // the chat's previous update first: it always finishes
-		}
 		// The update is finished even when Poll is stopping: cancelling it
 		// half-way would only make it come back.
-		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.b.updateTimeout)
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(jctx), p.b.updateTimeout)
 		p.b.handle(uctx, u)
 		cancel()
-		p.finish(u.UpdateID, chat, done)
-	}()
+		p.finish(u.UpdateID)
+	}
+	if err := p.b.handler.Go(ctx, bookerOf(chat), job); err != nil {
+		// The router closed under a running Poll: counted as handled, as
+		// any failed update is, so that the offset moves on.
+		p.b.log.Error("update not handled", "update_id", u.UpdateID, "err", err)
+		p.wg.Done()
+		<-p.sem
+		p.finish(u.UpdateID)
+	}
 	return true
 }
 
-func (p *poller) finish(id int, chat int64, done chan struct{}) {
+func (p *poller) finish(id int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for i, pid := range p.pending {
@@ -203,10 +204,6 @@ func (p *poller) finish(id int, chat int64, done chan struct{}) {
 			break
 		}
 	}
-	if p.chains[chat] == done {
-		delete(p.chains, chat)
-	}
-	close(done)
 	close(p.changed)
 	p.changed = make(chan struct{})
 }

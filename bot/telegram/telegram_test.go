@@ -26,6 +26,13 @@ import (
 // handlerFunc adapts a function to bot.Handler.
 type handlerFunc func(ctx context.Context, u bot.Update) (dialog.Result, error)
 
+// handlerLines orders the fakes' updates per chat, as the router does.
+var handlerLines bot.Lines
+
+func (f handlerFunc) Go(ctx context.Context, b booking.Booker, job func(context.Context)) error {
+	return handlerLines.Go(ctx, b, job)
+}
+
 func (f handlerFunc) Handle(ctx context.Context, u bot.Update) (dialog.Result, error) {
 	return f(ctx, u)
 }

@@ -190,9 +190,10 @@ func message(id string, sender types.JID, text string) *events.Message {
 
 // recordingHandler answers every update with one prompt and records it.
 type recordingHandler struct {
-	mu      sync.Mutex
-	updates []bot.Update
-	answer  func(u bot.Update) dialog.Result
+	bot.Lines // per-booker order, as the router keeps it
+	mu        sync.Mutex
+	updates   []bot.Update
+	answer    func(u bot.Update) dialog.Result
 }
 
 func (h *recordingHandler) Handle(_ context.Context, u bot.Update) (dialog.Result, error) {

@@ -457,71 +457,50 @@ func (a *Adapter) drainInbox() {
 	}
 }
 
-// dispatch hands each message to its caregiver's worker, started on demand
-// and ended when it has nothing left, so that one caregiver's messages are
-// handled one at a time and in order while others' run alongside.
+// dispatch hands each message to the handler's Go in the order received,
+// so that one caregiver's messages are handled and answered one at a time
+// and in order while others' run alongside. At most QueueSize of one
+// caregiver's messages wait behind the one in hand; more are dropped. Once ctx ends, messages not
+// started are dropped; one started is finished under its own deadline.
 func (a *Adapter) dispatch(ctx context.Context, workers *sync.WaitGroup) {
-	type queue struct {
-		jobs    chan job
-		pending int
-	}
-	queues := make(map[string]*queue)
-	done := make(chan string)
-	defer func() {
-		for _, q := range queues {
-			close(q.jobs)
-		}
-		// Workers still finishing report to nobody; both goroutines end
-		// with the last worker.
-		go func() {
-			for range done {
-			}
-		}()
-		go func() {
-			workers.Wait()
-			close(done)
-		}()
-	}()
+	var mu sync.Mutex
+	waiting := make(map[string]int) // caregiver → messages handed over, not done
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case j := <-a.inbox:
 			key := j.update.Booker.ID
-			q := queues[key]
-			if q == nil {
-				q = &queue{jobs: make(chan job, a.opts.QueueSize)}
-				queues[key] = q
-				workers.Add(1)
-				go a.work(ctx, q.jobs, key, done, workers)
+			mu.Lock()
+			full := waiting[key] > a.opts.QueueSize // one in hand, QueueSize waiting
+			if !full {
+				waiting[key]++
 			}
-			select {
-			case q.jobs <- j:
-				q.pending++
-			default:
+			mu.Unlock()
+			if full {
 				a.log.Warn("whatsapp caregiver queue full; message dropped", "message_id", j.msgID)
+				continue
 			}
-		case key := <-done:
-			q := queues[key]
-			q.pending--
-			if q.pending == 0 {
-				close(q.jobs)
-				delete(queues, key)
+			release := func() {
+				mu.Lock()
+				if waiting[key]--; waiting[key] == 0 {
+					delete(waiting, key)
+				}
+				mu.Unlock()
+				workers.Done()
+			}
+			workers.Add(1)
+			job := func(jctx context.Context) {
+				defer release()
+				if jctx.Err() == nil {
+					a.handle(context.WithoutCancel(jctx), j)
+				}
+			}
+			if err := a.handler.Go(ctx, j.update.Booker, job); err != nil {
+				a.log.Error("whatsapp message not handled", "message_id", j.msgID, "err", err)
+				release()
 			}
 		}
-	}
-}
-
-// work handles one caregiver's messages in order. Once ctx (the dispatch)
-// ends it drops what is still queued; a message it started is finished
-// under its own deadline.
-func (a *Adapter) work(ctx context.Context, jobs <-chan job, key string, done chan<- string, workers *sync.WaitGroup) {
-	defer workers.Done()
-	for j := range jobs {
-		if ctx.Err() == nil {
-			a.handle(context.WithoutCancel(ctx), j)
-		}
-		done <- key
 	}
 }
 

@@ -271,6 +271,13 @@ func (f handlerFunc) Handle(ctx context.Context, u bot.Update) (dialog.Result, e
 	return f(ctx, u)
 }
 
+// handlerLines orders the fakes' messages per caregiver, as the router does.
+var handlerLines bot.Lines
+
+func (f handlerFunc) Go(ctx context.Context, b booking.Booker, job func(context.Context)) error {
+	return handlerLines.Go(ctx, b, job)
+}
+
 // TestOrderAndQueue: one caregiver's messages are handled one at a time in
 // order; beyond the queue they are dropped, while another caregiver is
 // served alongside.
