@@ -4,22 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/clinicbot/clinicbot/booking"
+	"github.com/clinicbot/clinicbot/booking/internal/sqlstore"
 )
-
-// querier is what both a pool and a transaction offer.
-type querier interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
 
 // SaveClinics inserts or updates clinics by ID, all or none.
 func (s *Store) SaveClinics(ctx context.Context, clinics []booking.Clinic) (err error) {
@@ -72,24 +63,7 @@ func (s *Store) Clinics(ctx context.Context) (_ []booking.Clinic, err error) {
 	defer wrap(&err, "clinics")
 	ctx, cancel := bound(ctx)
 	defer cancel()
-	rows, err := s.pool.Query(ctx, `SELECT id, region,
-			district_zh_hk, district_en, district_zh_cn,
-			name_zh_hk, name_en, name_zh_cn,
-			address_zh_hk, address_en, address_zh_cn,
-			lat, lng, source
-		FROM clinics ORDER BY region_rank, id`)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (booking.Clinic, error) {
-		var c booking.Clinic
-		err := row.Scan(&c.ID, &c.Region,
-			&c.District.ZhHK, &c.District.En, &c.District.ZhCN,
-			&c.Name.ZhHK, &c.Name.En, &c.Name.ZhCN,
-			&c.Address.ZhHK, &c.Address.En, &c.Address.ZhCN,
-			&c.Location.Lat, &c.Location.Lng, &c.Source)
-		return c, err
-	})
+	return sqlstore.Clinics(ctx, s.pooled)
 }
 
 // validSlot checks what the schema would otherwise refuse less clearly.
@@ -161,50 +135,7 @@ func (s *Store) Slot(ctx context.Context, id booking.SlotID) (_ booking.Slot, er
 	defer wrap(&err, "slot %d", id)
 	ctx, cancel := bound(ctx)
 	defer cancel()
-	sl, err := scanSlot(s.pool.QueryRow(ctx, `SELECT `+slotColumns+` FROM slots s WHERE s.id = $1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return booking.Slot{}, booking.ErrNotFound
-	}
-	if err != nil {
-		return booking.Slot{}, err
-	}
-	return sl, nil
-}
-
-// where collects the conditions and arguments of a query.
-type where struct {
-	conds []string
-	args  []any
-}
-
-// add appends a condition in which ? stands for the next argument.
-func (w *where) add(cond string, arg any) {
-	w.args = append(w.args, arg)
-	w.conds = append(w.conds, strings.Replace(cond, "?", "$"+strconv.Itoa(len(w.args)), 1))
-}
-
-func (w *where) String() string {
-	if len(w.conds) == 0 {
-		return ""
-	}
-	return " WHERE " + strings.Join(w.conds, " AND ")
-}
-
-// slots narrows to the slots of service at clinic that start in
-// [from, to); an empty service or clinic, or a zero time, does not narrow.
-func (w *where) slots(service booking.ServiceKind, clinic booking.ClinicID, from, to time.Time) {
-	if service != "" {
-		w.add("s.service = ?", service)
-	}
-	if clinic != "" {
-		w.add("s.clinic_id = ?", clinic)
-	}
-	if !from.IsZero() {
-		w.add("s.start_at >= ?", ts(from))
-	}
-	if !to.IsZero() {
-		w.add("s.start_at < ?", ts(to))
-	}
+	return sqlstore.Slot(ctx, s.pooled, id)
 }
 
 // Slots returns the slots that match q, ordered by start then ID.
@@ -212,23 +143,7 @@ func (s *Store) Slots(ctx context.Context, q booking.SlotQuery) (_ []booking.Slo
 	defer wrap(&err, "slots")
 	ctx, cancel := bound(ctx)
 	defer cancel()
-	var w where
-	w.slots(q.Service, q.ClinicID, q.From, q.To)
-	if q.OpenOnly {
-		w.conds = append(w.conds, "s.taken < s.capacity")
-	}
-	sql := `SELECT ` + slotColumns + ` FROM slots s` + w.String() + ` ORDER BY s.start_at, s.id`
-	if q.Limit > 0 {
-		sql += " LIMIT " + strconv.Itoa(q.Limit)
-	}
-	if q.Offset > 0 {
-		sql += " OFFSET " + strconv.Itoa(q.Offset)
-	}
-	rows, err := s.pool.Query(ctx, sql, w.args...)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (booking.Slot, error) { return scanSlot(row) })
+	return sqlstore.Slots(ctx, s.pooled, q)
 }
 
 // QuotaCounts sums capacity and places taken per service and clinic over
@@ -237,17 +152,7 @@ func (s *Store) QuotaCounts(ctx context.Context, from, to time.Time) (_ []bookin
 	defer wrap(&err, "quota counts")
 	ctx, cancel := bound(ctx)
 	defer cancel()
-	rows, err := s.pool.Query(ctx, `SELECT service, coalesce(clinic_id, ''), sum(capacity), sum(taken)
-		FROM slots WHERE start_at >= $1 AND start_at < $2
-		GROUP BY service, clinic_id ORDER BY service, clinic_id NULLS FIRST`, ts(from), ts(to))
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (booking.QuotaCount, error) {
-		var c booking.QuotaCount
-		err := row.Scan(&c.Service, &c.ClinicID, &c.Capacity, &c.Taken)
-		return c, err
-	})
+	return sqlstore.QuotaCounts(ctx, s.pooled, from, to)
 }
 
 // bookingSelect reads bookings with their slot; callers append conditions.
@@ -413,16 +318,7 @@ func (s *Store) ActiveBooking(ctx context.Context, patient booking.PatientKey, b
 	defer wrap(&err, "active booking")
 	ctx, cancel := bound(ctx)
 	defer cancel()
-	b, err := scanBooking(s.pool.QueryRow(ctx, bookingSelect+`
-		WHERE b.patient_key = $1 AND b.birth_key = $2 AND b.status = 'active' AND s.end_at > $3`,
-		patient, birthKey, ts(at)))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return booking.Booking{}, booking.ErrNotFound
-	}
-	if err != nil {
-		return booking.Booking{}, err
-	}
-	return b, nil
+	return sqlstore.ActiveBooking(ctx, s.pooled, patient, birthKey, at)
 }
 
 // matches reports whether a booking's keys and slot match v.
@@ -548,46 +444,13 @@ func (s *Store) FailedVerifications(ctx context.Context, booker booking.Booker, 
 	defer wrap(&err, "failed verifications")
 	ctx, cancel := bound(ctx)
 	defer cancel()
-	byBooker, err = s.times(ctx, `SELECT at FROM audit
-		WHERE action = 'verify_failed' AND channel = $1 AND booker_id = $2 AND at >= $3 ORDER BY at DESC, id DESC`,
-		booker.Channel, booker.ID, ts(since))
-	if err != nil {
-		return nil, nil, fmt.Errorf("by booker: %w", err)
-	}
-	byPatient, err = s.times(ctx, `SELECT at FROM audit
-		WHERE action = 'verify_failed' AND patient_key = $1 AND at >= $2 ORDER BY at DESC, id DESC`,
-		patient, ts(since))
-	if err != nil {
-		return nil, nil, fmt.Errorf("for patient: %w", err)
-	}
-	return byBooker, byPatient, nil
-}
-
-func (s *Store) times(ctx context.Context, sql string, args ...any) ([]time.Time, error) {
-	rows, err := s.pool.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (time.Time, error) {
-		var t time.Time
-		err := row.Scan(&t)
-		return t.UTC(), err
-	})
+	return sqlstore.FailedVerifications(ctx, s.pooled, booker, patient, since)
 }
 
 // Bookings lists bookings for clinic staff, ordered by slot start.
 func (s *Store) Bookings(ctx context.Context, q booking.BookingQuery) (_ []booking.Booking, err error) {
 	defer wrap(&err, "bookings")
-	var w where
-	w.slots(q.Service, q.ClinicID, q.From, q.To)
-	if q.Status != "" {
-		w.add("b.status = ?", q.Status)
-	}
-	rows, err := s.pool.Query(ctx, bookingSelect+w.String()+` ORDER BY s.start_at, s.id, b.id`, w.args...)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (booking.Booking, error) { return scanBooking(row) })
+	return sqlstore.Bookings(ctx, s.pooled, q)
 }
 
 // Complete marks the active bookings whose slot ended at or before at
@@ -632,15 +495,5 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (_ int, err error) 
 // Audit returns the audit records at or after since, oldest first.
 func (s *Store) Audit(ctx context.Context, since time.Time) (_ []booking.AuditRecord, err error) {
 	defer wrap(&err, "audit")
-	rows, err := s.pool.Query(ctx, `SELECT id, at, action, channel, booker_id, coalesce(patient_key, ''), coalesce(booking_id, 0)
-		FROM audit WHERE at >= $1 ORDER BY at, id`, ts(since))
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (booking.AuditRecord, error) {
-		var r booking.AuditRecord
-		err := row.Scan(&r.ID, &r.At, &r.Action, &r.Booker.Channel, &r.Booker.ID, &r.Patient, &r.BookingID)
-		r.At = r.At.UTC()
-		return r, err
-	})
+	return sqlstore.Audit(ctx, s.pooled, since)
 }

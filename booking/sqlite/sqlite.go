@@ -29,6 +29,7 @@ import (
 	sqlite3lib "modernc.org/sqlite/lib"
 
 	"github.com/clinicbot/clinicbot/booking"
+	"github.com/clinicbot/clinicbot/booking/internal/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -41,8 +42,9 @@ const BusyTimeout = 10 * time.Second
 // Store is a booking.Store on one SQLite file. It is safe for concurrent
 // use within one process.
 type Store struct {
-	write *sql.DB // one connection, BEGIN IMMEDIATE
-	read  *sql.DB // query only
+	write  *sql.DB     // one connection, BEGIN IMMEDIATE
+	read   *sql.DB     // query only
+	reader sqlstore.DB // read, for the shared statements
 }
 
 var _ booking.Store = (*Store)(nil)
@@ -77,7 +79,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	read.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
 	read.SetMaxIdleConns(max(4, runtime.GOMAXPROCS(0)))
-	s := &Store{write: write, read: read}
+	s := &Store{write: write, read: read, reader: on(read)}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -199,10 +201,77 @@ func translate(err error) error {
 }
 
 // micro is how a time is written: microseconds since the epoch, UTC.
-func micro(t time.Time) int64 { return t.UnixMicro() }
+func micro(t time.Time) int64 { return sqlstore.Stored(t).UnixMicro() }
 
 // fromMicro reads a time written by micro.
 func fromMicro(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+// dialect is SQLite's, for the statements the stores share. A transaction
+// is immediate: it holds the write lock from its start, so a row it reads
+// needs no lock of its own.
+var dialect = sqlstore.Dialect{
+	Time:     func(t time.Time) any { return micro(t) },
+	ScanTime: func(t *time.Time) any { return (*microTime)(t) },
+	NoLimit:  "-1",
+}
+
+// microTime reads a time written by micro; NULL reads as the zero time.
+type microTime time.Time
+
+// Scan implements sql.Scanner.
+func (t *microTime) Scan(src any) error {
+	switch v := src.(type) {
+	case int64:
+		*t = microTime(fromMicro(v))
+	case nil:
+		*t = microTime{}
+	default:
+		return fmt.Errorf("time stored as %T, want INTEGER microseconds", src)
+	}
+	return nil
+}
+
+// querier is what a pool and a transaction both offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// on is q as the shared statements run on it.
+func on(q querier) sqlstore.DB {
+	return sqlstore.DB{Querier: adapter{q}, Dialect: &dialect}
+}
+
+// adapter makes a pool or a transaction a sqlstore.Querier.
+type adapter struct{ q querier }
+
+func (a adapter) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := a.q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (a adapter) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	rows, err := a.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{rows}, nil
+}
+
+func (a adapter) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return a.q.QueryRowContext(ctx, query, args...)
+}
+
+// sqlRows is *sql.Rows with the Close of sqlstore.Rows. Once Next has
+// returned false database/sql has closed the rows itself; what went wrong
+// reading them is Err's to report.
+type sqlRows struct{ *sql.Rows }
+
+func (r sqlRows) Close() { _ = r.Rows.Close() }
 
 // nullText is NULL for the empty string.
 func nullText(s string) any {

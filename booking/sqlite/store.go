@@ -5,19 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/clinicbot/clinicbot/booking"
+	"github.com/clinicbot/clinicbot/booking/internal/sqlstore"
 )
-
-// querier is what a pool and a transaction both offer.
-type querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
 
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
@@ -74,42 +66,11 @@ func regionRank(r booking.Region) int {
 
 // Clinics returns every clinic ordered by region (seed order) then ID.
 func (s *Store) Clinics(ctx context.Context) ([]booking.Clinic, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id, region,
-			district_zh_hk, district_en, district_zh_cn,
-			name_zh_hk, name_en, name_zh_cn,
-			address_zh_hk, address_en, address_zh_cn,
-			lat, lng, source
-		FROM clinics ORDER BY region_rank, id`)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: clinics: %w", err)
-	}
-	clinics, err := collect(rows, func(row scanner) (booking.Clinic, error) {
-		var c booking.Clinic
-		err := row.Scan(&c.ID, &c.Region,
-			&c.District.ZhHK, &c.District.En, &c.District.ZhCN,
-			&c.Name.ZhHK, &c.Name.En, &c.Name.ZhCN,
-			&c.Address.ZhHK, &c.Address.En, &c.Address.ZhCN,
-			&c.Location.Lat, &c.Location.Lng, &c.Source)
-		return c, err
-	})
+	clinics, err := sqlstore.Clinics(ctx, s.reader)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: clinics: %w", err)
 	}
 	return clinics, nil
-}
-
-// collect reads every row with scan and closes rows.
-func collect[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
 }
 
 // validSlot checks what the schema would otherwise refuse less clearly.
@@ -189,71 +150,16 @@ func scanSlot(row scanner) (booking.Slot, error) {
 
 // Slot returns one slot, or booking.ErrNotFound.
 func (s *Store) Slot(ctx context.Context, id booking.SlotID) (booking.Slot, error) {
-	sl, err := scanSlot(s.read.QueryRowContext(ctx, `SELECT `+slotColumns+` FROM slots s WHERE s.id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return booking.Slot{}, fmt.Errorf("sqlite: slot %d: %w", id, booking.ErrNotFound)
-	}
+	sl, err := sqlstore.Slot(ctx, s.reader, id)
 	if err != nil {
 		return booking.Slot{}, fmt.Errorf("sqlite: slot %d: %w", id, err)
 	}
 	return sl, nil
 }
 
-// where collects the conditions and arguments of a query.
-type where struct {
-	conds []string
-	args  []any
-}
-
-func (w *where) add(cond string, arg any) {
-	w.conds = append(w.conds, cond)
-	w.args = append(w.args, arg)
-}
-
-func (w *where) String() string {
-	if len(w.conds) == 0 {
-		return ""
-	}
-	return " WHERE " + strings.Join(w.conds, " AND ")
-}
-
-// slots narrows to the slots of service at clinic that start in
-// [from, to); an empty service or clinic, or a zero time, does not narrow.
-func (w *where) slots(service booking.ServiceKind, clinic booking.ClinicID, from, to time.Time) {
-	if service != "" {
-		w.add("s.service = ?", service)
-	}
-	if clinic != "" {
-		w.add("s.clinic_id = ?", clinic)
-	}
-	if !from.IsZero() {
-		w.add("s.start_at >= ?", micro(from))
-	}
-	if !to.IsZero() {
-		w.add("s.start_at < ?", micro(to))
-	}
-}
-
 // Slots returns the slots that match q, ordered by start then ID.
 func (s *Store) Slots(ctx context.Context, q booking.SlotQuery) ([]booking.Slot, error) {
-	var w where
-	w.slots(q.Service, q.ClinicID, q.From, q.To)
-	if q.OpenOnly {
-		w.conds = append(w.conds, "s.taken < s.capacity")
-	}
-	query := `SELECT ` + slotColumns + ` FROM slots s` + w.String() + ` ORDER BY s.start_at, s.id`
-	if q.Limit > 0 || q.Offset > 0 {
-		limit := -1 // SQLite needs a LIMIT before an OFFSET; -1 is none
-		if q.Limit > 0 {
-			limit = q.Limit
-		}
-		query += " LIMIT " + strconv.Itoa(limit) + " OFFSET " + strconv.Itoa(max(q.Offset, 0))
-	}
-	rows, err := s.read.QueryContext(ctx, query, w.args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: slots: %w", err)
-	}
-	slots, err := collect(rows, scanSlot)
+	slots, err := sqlstore.Slots(ctx, s.reader, q)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: slots: %w", err)
 	}
@@ -263,17 +169,7 @@ func (s *Store) Slots(ctx context.Context, q booking.SlotQuery) ([]booking.Slot,
 // QuotaCounts sums capacity and places taken per service and clinic over
 // the slots that start in [from, to).
 func (s *Store) QuotaCounts(ctx context.Context, from, to time.Time) ([]booking.QuotaCount, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT service, coalesce(clinic_id, ''), sum(capacity), sum(taken)
-		FROM slots WHERE start_at >= ? AND start_at < ?
-		GROUP BY service, clinic_id ORDER BY service, coalesce(clinic_id, '')`, micro(from), micro(to))
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: quota counts: %w", err)
-	}
-	counts, err := collect(rows, func(row scanner) (booking.QuotaCount, error) {
-		var c booking.QuotaCount
-		err := row.Scan(&c.Service, &c.ClinicID, &c.Capacity, &c.Taken)
-		return c, err
-	})
+	counts, err := sqlstore.QuotaCounts(ctx, s.reader, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: quota counts: %w", err)
 	}
@@ -434,12 +330,7 @@ func audit(ctx context.Context, q querier, at time.Time, action booking.AuditAct
 // ActiveBooking returns the patient's active booking whose slot has not
 // ended at at and whose birth key matches, or booking.ErrNotFound.
 func (s *Store) ActiveBooking(ctx context.Context, patient booking.PatientKey, birthKey string, at time.Time) (booking.Booking, error) {
-	b, err := scanBooking(s.read.QueryRowContext(ctx, bookingSelect+`
-		WHERE b.patient_key = ? AND b.birth_key = ? AND b.status = 'active' AND s.end_at > ?`,
-		patient, birthKey, micro(at)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return booking.Booking{}, fmt.Errorf("sqlite: active booking: %w", booking.ErrNotFound)
-	}
+	b, err := sqlstore.ActiveBooking(ctx, s.reader, patient, birthKey, at)
 	if err != nil {
 		return booking.Booking{}, fmt.Errorf("sqlite: active booking: %w", err)
 	}
@@ -560,45 +451,16 @@ func cancel(ctx context.Context, tx *sql.Tx, v booking.Verification, ref booking
 // FailedVerifications returns the times of failed verifications since
 // since, newest first, by the booker and for the patient.
 func (s *Store) FailedVerifications(ctx context.Context, booker booking.Booker, patient booking.PatientKey, since time.Time) (byBooker, byPatient []time.Time, err error) {
-	byBooker, err = s.times(ctx, `SELECT at FROM audit
-		WHERE action = 'verify_failed' AND channel = ? AND booker_id = ? AND at >= ? ORDER BY at DESC, id DESC`,
-		booker.Channel, booker.ID, micro(since))
+	byBooker, byPatient, err = sqlstore.FailedVerifications(ctx, s.reader, booker, patient, since)
 	if err != nil {
-		return nil, nil, fmt.Errorf("sqlite: failed verifications by booker: %w", err)
-	}
-	byPatient, err = s.times(ctx, `SELECT at FROM audit
-		WHERE action = 'verify_failed' AND patient_key = ? AND at >= ? ORDER BY at DESC, id DESC`,
-		patient, micro(since))
-	if err != nil {
-		return nil, nil, fmt.Errorf("sqlite: failed verifications for patient: %w", err)
+		return nil, nil, fmt.Errorf("sqlite: failed verifications: %w", err)
 	}
 	return byBooker, byPatient, nil
 }
 
-func (s *Store) times(ctx context.Context, query string, args ...any) ([]time.Time, error) {
-	rows, err := s.read.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	return collect(rows, func(row scanner) (time.Time, error) {
-		var at int64
-		err := row.Scan(&at)
-		return fromMicro(at), err
-	})
-}
-
 // Bookings lists bookings for clinic staff, ordered by slot start.
 func (s *Store) Bookings(ctx context.Context, q booking.BookingQuery) ([]booking.Booking, error) {
-	var w where
-	w.slots(q.Service, q.ClinicID, q.From, q.To)
-	if q.Status != "" {
-		w.add("b.status = ?", q.Status)
-	}
-	rows, err := s.read.QueryContext(ctx, bookingSelect+w.String()+` ORDER BY s.start_at, s.id, b.id`, w.args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: bookings: %w", err)
-	}
-	bookings, err := collect(rows, scanBooking)
+	bookings, err := sqlstore.Bookings(ctx, s.reader, q)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: bookings: %w", err)
 	}
@@ -657,20 +519,7 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (int, error) {
 
 // Audit returns the audit records at or after since, oldest first.
 func (s *Store) Audit(ctx context.Context, since time.Time) ([]booking.AuditRecord, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT id, at, action, channel, booker_id, coalesce(patient_key, ''), coalesce(booking_id, 0)
-		FROM audit WHERE at >= ? ORDER BY at, id`, micro(since))
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: audit: %w", err)
-	}
-	records, err := collect(rows, func(row scanner) (booking.AuditRecord, error) {
-		var (
-			r  booking.AuditRecord
-			at int64
-		)
-		err := row.Scan(&r.ID, &at, &r.Action, &r.Booker.Channel, &r.Booker.ID, &r.Patient, &r.BookingID)
-		r.At = fromMicro(at)
-		return r, err
-	})
+	records, err := sqlstore.Audit(ctx, s.reader, since)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: audit: %w", err)
 	}
