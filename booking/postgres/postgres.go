@@ -311,11 +311,3 @@ func (a adapter) Query(ctx context.Context, sql string, args ...any) (sqlstore.R
 func (a adapter) QueryRow(ctx context.Context, sql string, args ...any) sqlstore.Row {
 	return a.q.QueryRow(ctx, sql, args...)
 }
-
-// nullText is NULL for the empty string.
-func nullText(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
