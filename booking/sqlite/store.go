@@ -39,30 +39,11 @@ func (s *Store) Clinics(ctx context.Context) ([]booking.Clinic, error) {
 	return clinics, nil
 }
 
-// validSlot checks what the schema would otherwise refuse less clearly.
-func validSlot(sl booking.Slot) error {
-	switch {
-	case !sl.Service.Valid():
-		return &booking.ValidationError{Field: "service", Reason: booking.ReasonFormat}
-	case sl.Service == booking.ServiceClinic && sl.ClinicID == "":
-		return &booking.ValidationError{Field: "clinic", Reason: booking.ReasonEmpty}
-	case sl.Service == booking.ServiceVideo && sl.ClinicID != "":
-		return &booking.ValidationError{Field: "clinic", Reason: booking.ReasonFormat}
-	case !sl.End.After(sl.Start):
-		return &booking.ValidationError{Field: "end", Reason: booking.ReasonImpossible}
-	case sl.Capacity < 0:
-		return &booking.ValidationError{Field: "capacity", Reason: booking.ReasonFormat}
-	}
-	return nil
-}
-
 // SaveSlots inserts slots, or updates the end and capacity of those that
 // exist, all or none; it returns how many were new.
 func (s *Store) SaveSlots(ctx context.Context, slots []booking.Slot) (int, error) {
-	for _, sl := range slots {
-		if err := validSlot(sl); err != nil {
-			return 0, err
-		}
+	if err := sqlstore.CheckSlots(slots); err != nil {
+		return 0, err
 	}
 	var added int
 	err := s.inTx(ctx, func(tx *sql.Tx) error {

@@ -57,6 +57,18 @@ func regionRank(r booking.Region) int {
 	return len(booking.Regions)
 }
 
+// CheckSlots refuses, before anything is written, a slot that
+// Slot.Validate refuses; the error is Validate's, every problem of the
+// first such slot, each a *booking.ValidationError.
+func CheckSlots(slots []booking.Slot) error {
+	for _, sl := range slots {
+		if err := sl.Validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // StartBook is what Book does in both stores before it writes the
 // booking. It returns replayed true with the booking an earlier request
 // with nb's idempotency key made; booking.ErrNotFound for no such slot and
