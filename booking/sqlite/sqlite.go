@@ -182,7 +182,7 @@ func translate(err error) error {
 }
 
 // micro is how a time is written: microseconds since the epoch, UTC.
-func micro(t time.Time) int64 { return sqlstore.Stored(t).UnixMicro() }
+func micro(t time.Time) int64 { return t.UnixMicro() }
 
 // fromMicro reads a time written by micro.
 func fromMicro(v int64) time.Time { return time.UnixMicro(v).UTC() }
