@@ -21,7 +21,8 @@ type Store interface {
 	// SaveSlots inserts slots, all or none, keyed by (service, clinic, start):
 	// an existing slot keeps its places taken and gets the new end and
 	// capacity, unless the capacity would fall below the places taken, which
-	// fails the whole call with a *ValidationError{Field: "capacity"}.
+	// fails the whole call with a *ValidationError{Field: "capacity"}. A slot
+	// that Slot.Validate refuses fails the whole call with its errors.
 	// It returns how many slots were new.
 	SaveSlots(ctx context.Context, slots []Slot) (added int, err error)
 	// Slot returns one slot, or ErrNotFound.

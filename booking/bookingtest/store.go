@@ -18,6 +18,7 @@ var storeCases = []testCase{
 	{"SaveSlotsIsIdempotent", testSaveSlotsIdempotent},
 	{"SaveSlotsRefusesCapacityBelowTaken", testSaveSlotsCapacityBelowTaken},
 	{"SaveSlotsRefusesUnknownClinic", testSaveSlotsUnknownClinic},
+	{"SaveSlotsRefusesWhatSlotValidateRefuses", testSaveSlotsValidate},
 	{"SlotNotFound", testSlotNotFound},
 	{"SlotsFilters", testSlotsFilters},
 	{"QuotaCounts", testQuotaCounts},
@@ -184,6 +185,39 @@ func testSaveSlotsUnknownClinic(t *testing.T, f *fixture) {
 	for _, tc := range bad {
 		if _, err := f.store.SaveSlots(f.ctx, []booking.Slot{batch[0], tc.slot}); !isValidation(err, tc.field) {
 			t.Errorf("SaveSlots(%s) = %v, want a *ValidationError for %s", tc.name, err, tc.field)
+		}
+	}
+	if slots, err := f.store.Slots(f.ctx, booking.SlotQuery{}); err != nil || len(slots) != 0 {
+		t.Errorf("Slots after refused imports = %v, %v, want none", slots, err)
+	}
+}
+
+// testSaveSlotsValidate holds a store to Slot.Validate: a slot it refuses
+// fails the whole call with a *booking.ValidationError for the field it
+// names first, and nothing is saved.
+func testSaveSlotsValidate(t *testing.T, f *fixture) {
+	good := booking.Slot{Service: booking.ServiceClinic, ClinicID: aberdeen, Start: at(0, 10, 0), End: at(0, 10, 15), Capacity: 1}
+	bad := []struct {
+		name string
+		edit func(*booking.Slot)
+	}{
+		{"ZeroCapacity", func(sl *booking.Slot) { sl.Capacity = 0 }},
+		{"TakenAboveCapacity", func(sl *booking.Slot) { sl.Taken = 2 }},
+		{"StartNotUTC", func(sl *booking.Slot) { sl.Start = sl.Start.In(hk) }},
+		{"NoStart", func(sl *booking.Slot) { sl.Start = time.Time{} }},
+		{"ClinicIDNotSlug", func(sl *booking.Slot) { sl.ClinicID = "Aberdeen" }},
+	}
+	for _, tc := range bad {
+		sl := good
+		sl.Start = at(0, 11, 0)
+		sl.End = at(0, 11, 15)
+		tc.edit(&sl)
+		var want *booking.ValidationError
+		if !errors.As(sl.Validate(), &want) {
+			t.Fatalf("%s: Slot.Validate(%+v) = %v, want a *ValidationError", tc.name, sl, sl.Validate())
+		}
+		if _, err := f.store.SaveSlots(f.ctx, []booking.Slot{good, sl}); !isValidation(err, want.Field) {
+			t.Errorf("SaveSlots(%s) = %v, want a *ValidationError for %s", tc.name, err, want.Field)
 		}
 	}
 	if slots, err := f.store.Slots(f.ctx, booking.SlotQuery{}); err != nil || len(slots) != 0 {

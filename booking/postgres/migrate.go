@@ -4,14 +4,11 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/clinicbot/clinicbot/booking/internal/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -22,48 +19,12 @@ var migrationFiles embed.FS
 // take turns while other schemas (parallel tests) are not held up.
 const migrationLock = 0x636c6263 // "clbc"
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations returns the embedded migrations ordered by version. A file is
-// named NNNN_description.sql.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	seen := make(map[int]string)
-	for _, name := range names {
-		base := path.Base(name)
-		num, _, ok := strings.Cut(base, "_")
-		version, err := strconv.Atoi(num)
-		if !ok || err != nil || version <= 0 {
-			return nil, fmt.Errorf("migration %s: name is not NNNN_description.sql", base)
-		}
-		if prev, dup := seen[version]; dup {
-			return nil, fmt.Errorf("migration %s: version %d already used by %s", base, version, prev)
-		}
-		seen[version] = base
-		body, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: version, name: base, sql: string(body)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	return out, nil
-}
-
 // Migrate applies the embedded migrations that the schema_migrations table
 // does not list yet, each in its own transaction, in the pool's current
 // schema. It holds a PostgreSQL advisory lock meanwhile, so replicas starting
 // at once migrate once.
 func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	all, err := migrations()
+	all, err := sqlstore.Migrations(migrationFiles)
 	if err != nil {
 		return fmt.Errorf("postgres: migrate: %w", err)
 	}
@@ -106,18 +67,18 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
 		applied[int(v)] = true
 	}
 	for _, m := range all {
-		if applied[m.version] {
+		if applied[m.Version] {
 			continue
 		}
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.version, m.name)
+			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name)
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("postgres: migrate %s: %w", m.name, err)
+			return fmt.Errorf("postgres: migrate %s: %w", m.Name, err)
 		}
 	}
 	return nil

@@ -20,10 +20,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/puddle/v2"
 
 	"github.com/clinicbot/clinicbot/booking"
+	"github.com/clinicbot/clinicbot/booking/internal/sqlstore"
 )
 
 // Pool settings Open applies. Build the pool yourself and use NewStore to
@@ -67,15 +69,16 @@ const maxAttempts = 5
 
 // Store is a booking.Store on a pgx pool. It is safe for concurrent use.
 type Store struct {
-	pool  *pgxpool.Pool
-	owned bool // Close closes the pool
+	pool   *pgxpool.Pool
+	pooled sqlstore.DB // pool, for the shared statements
+	owned  bool        // Close closes the pool
 }
 
 var _ booking.Store = (*Store)(nil)
 
 // NewStore returns a Store on pool, whose schema Migrate has brought up to
 // date. Close leaves the pool open: it belongs to the caller.
-func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool, pooled: on(pool)} }
 
 // Open connects to the database at url (a postgres:// URL or key=value
 // DSN) with the pool settings above, migrates it and returns a Store that
@@ -257,12 +260,54 @@ func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 
 // ts is how a time is written: UTC at the database's microsecond
 // precision (truncated, as SQLite does, not rounded).
-func ts(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+func ts(t time.Time) time.Time { return sqlstore.Stored(t) }
 
-// nullText is NULL for the empty string.
-func nullText(s string) *string {
-	if s == "" {
+// dialect is PostgreSQL's, for the statements the stores share.
+var dialect = sqlstore.Dialect{
+	Time:      func(t time.Time) any { return ts(t) },
+	ScanTime:  func(t *time.Time) any { return (*utcTime)(t) },
+	ForUpdate: " FOR UPDATE",
+	NoLimit:   "ALL",
+}
+
+// utcTime reads a timestamptz in UTC; NULL reads as the zero time.
+type utcTime time.Time
+
+// ScanTimestamptz implements pgtype.TimestamptzScanner.
+func (t *utcTime) ScanTimestamptz(v pgtype.Timestamptz) error {
+	if !v.Valid {
+		*t = utcTime{}
 		return nil
 	}
-	return &s
+	*t = utcTime(v.Time.UTC())
+	return nil
+}
+
+// querier is what both a pool and a transaction offer.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// on is q as the shared statements run on it.
+func on(q querier) sqlstore.DB {
+	return sqlstore.DB{Querier: adapter{q}, Dialect: &dialect}
+}
+
+// adapter makes a pool or a transaction a sqlstore.Querier. pgx.Rows and
+// pgx.Row are sqlstore's Rows and Row as they are.
+type adapter struct{ q querier }
+
+func (a adapter) Exec(ctx context.Context, sql string, args ...any) (int64, error) {
+	tag, err := a.q.Exec(ctx, sql, args...)
+	return tag.RowsAffected(), err
+}
+
+func (a adapter) Query(ctx context.Context, sql string, args ...any) (sqlstore.Rows, error) {
+	return a.q.Query(ctx, sql, args...)
+}
+
+func (a adapter) QueryRow(ctx context.Context, sql string, args ...any) sqlstore.Row {
+	return a.q.QueryRow(ctx, sql, args...)
 }

@@ -4,67 +4,27 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/clinicbot/clinicbot/booking"
+	"github.com/clinicbot/clinicbot/booking/internal/sqlstore"
 )
-
-// querier is what both a pool and a transaction offer.
-type querier interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
 
 // SaveClinics inserts or updates clinics by ID, all or none.
 func (s *Store) SaveClinics(ctx context.Context, clinics []booking.Clinic) (err error) {
 	defer wrap(&err, "save clinics")
-	for _, c := range clinics {
-		if c.ID == "" {
-			return &booking.ValidationError{Field: "clinic", Reason: booking.ReasonEmpty}
-		}
-		if !c.Region.Valid() {
-			return &booking.ValidationError{Field: "region", Reason: booking.ReasonFormat}
-		}
+	if err := sqlstore.CheckClinics(clinics); err != nil {
+		return err
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		batch := &pgx.Batch{}
 		for _, c := range clinics {
-			batch.Queue(`INSERT INTO clinics (id, region, region_rank,
-					district_zh_hk, district_en, district_zh_cn,
-					name_zh_hk, name_en, name_zh_cn,
-					address_zh_hk, address_en, address_zh_cn,
-					lat, lng, source)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-				ON CONFLICT (id) DO UPDATE SET
-					region = EXCLUDED.region, region_rank = EXCLUDED.region_rank,
-					district_zh_hk = EXCLUDED.district_zh_hk, district_en = EXCLUDED.district_en, district_zh_cn = EXCLUDED.district_zh_cn,
-					name_zh_hk = EXCLUDED.name_zh_hk, name_en = EXCLUDED.name_en, name_zh_cn = EXCLUDED.name_zh_cn,
-					address_zh_hk = EXCLUDED.address_zh_hk, address_en = EXCLUDED.address_en, address_zh_cn = EXCLUDED.address_zh_cn,
-					lat = EXCLUDED.lat, lng = EXCLUDED.lng, source = EXCLUDED.source`,
-				c.ID, c.Region, regionRank(c.Region),
-				c.District.ZhHK, c.District.En, c.District.ZhCN,
-				c.Name.ZhHK, c.Name.En, c.Name.ZhCN,
-				c.Address.ZhHK, c.Address.En, c.Address.ZhCN,
-				c.Location.Lat, c.Location.Lng, c.Source)
+			batch.Queue(sqlstore.UpsertClinic, sqlstore.ClinicArgs(c)...)
 		}
 		return tx.SendBatch(ctx, batch).Close()
 	})
-}
-
-// regionRank orders regions as the seed does.
-func regionRank(r booking.Region) int {
-	for i, x := range booking.Regions {
-		if x == r {
-			return i
-		}
-	}
-	return len(booking.Regions)
 }
 
 // Clinics returns every clinic ordered by region (seed order) then ID.
@@ -72,51 +32,15 @@ func (s *Store) Clinics(ctx context.Context) (_ []booking.Clinic, err error) {
 	defer wrap(&err, "clinics")
 	ctx, cancel := bound(ctx)
 	defer cancel()
-	rows, err := s.pool.Query(ctx, `SELECT id, region,
-			district_zh_hk, district_en, district_zh_cn,
-			name_zh_hk, name_en, name_zh_cn,
-			address_zh_hk, address_en, address_zh_cn,
-			lat, lng, source
-		FROM clinics ORDER BY region_rank, id`)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (booking.Clinic, error) {
-		var c booking.Clinic
-		err := row.Scan(&c.ID, &c.Region,
-			&c.District.ZhHK, &c.District.En, &c.District.ZhCN,
-			&c.Name.ZhHK, &c.Name.En, &c.Name.ZhCN,
-			&c.Address.ZhHK, &c.Address.En, &c.Address.ZhCN,
-			&c.Location.Lat, &c.Location.Lng, &c.Source)
-		return c, err
-	})
-}
-
-// validSlot checks what the schema would otherwise refuse less clearly.
-func validSlot(sl booking.Slot) error {
-	switch {
-	case !sl.Service.Valid():
-		return &booking.ValidationError{Field: "service", Reason: booking.ReasonFormat}
-	case sl.Service == booking.ServiceClinic && sl.ClinicID == "":
-		return &booking.ValidationError{Field: "clinic", Reason: booking.ReasonEmpty}
-	case sl.Service == booking.ServiceVideo && sl.ClinicID != "":
-		return &booking.ValidationError{Field: "clinic", Reason: booking.ReasonFormat}
-	case !sl.End.After(sl.Start):
-		return &booking.ValidationError{Field: "end", Reason: booking.ReasonImpossible}
-	case sl.Capacity < 0:
-		return &booking.ValidationError{Field: "capacity", Reason: booking.ReasonFormat}
-	}
-	return nil
+	return sqlstore.Clinics(ctx, s.pooled)
 }
 
 // SaveSlots inserts slots, or updates the end and capacity of those that
 // exist, all or none; it returns how many were new.
 func (s *Store) SaveSlots(ctx context.Context, slots []booking.Slot) (_ int, err error) {
 	defer wrap(&err, "save slots")
-	for _, sl := range slots {
-		if err := validSlot(sl); err != nil {
-			return 0, err
-		}
+	if err := sqlstore.CheckSlots(slots); err != nil {
+		return 0, err
 	}
 	var added int
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
@@ -147,64 +71,12 @@ func (s *Store) SaveSlots(ctx context.Context, slots []booking.Slot) (_ int, err
 	return added, nil
 }
 
-const slotColumns = `s.id, s.service, coalesce(s.clinic_id, ''), s.start_at, s.end_at, s.capacity, s.taken`
-
-func scanSlot(row pgx.Row) (booking.Slot, error) {
-	var sl booking.Slot
-	err := row.Scan(&sl.ID, &sl.Service, &sl.ClinicID, &sl.Start, &sl.End, &sl.Capacity, &sl.Taken)
-	sl.Start, sl.End = sl.Start.UTC(), sl.End.UTC()
-	return sl, err
-}
-
 // Slot returns one slot, or booking.ErrNotFound.
 func (s *Store) Slot(ctx context.Context, id booking.SlotID) (_ booking.Slot, err error) {
 	defer wrap(&err, "slot %d", id)
 	ctx, cancel := bound(ctx)
 	defer cancel()
-	sl, err := scanSlot(s.pool.QueryRow(ctx, `SELECT `+slotColumns+` FROM slots s WHERE s.id = $1`, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return booking.Slot{}, booking.ErrNotFound
-	}
-	if err != nil {
-		return booking.Slot{}, err
-	}
-	return sl, nil
-}
-
-// where collects the conditions and arguments of a query.
-type where struct {
-	conds []string
-	args  []any
-}
-
-// add appends a condition in which ? stands for the next argument.
-func (w *where) add(cond string, arg any) {
-	w.args = append(w.args, arg)
-	w.conds = append(w.conds, strings.Replace(cond, "?", "$"+strconv.Itoa(len(w.args)), 1))
-}
-
-func (w *where) String() string {
-	if len(w.conds) == 0 {
-		return ""
-	}
-	return " WHERE " + strings.Join(w.conds, " AND ")
-}
-
-// slots narrows to the slots of service at clinic that start in
-// [from, to); an empty service or clinic, or a zero time, does not narrow.
-func (w *where) slots(service booking.ServiceKind, clinic booking.ClinicID, from, to time.Time) {
-	if service != "" {
-		w.add("s.service = ?", service)
-	}
-	if clinic != "" {
-		w.add("s.clinic_id = ?", clinic)
-	}
-	if !from.IsZero() {
-		w.add("s.start_at >= ?", ts(from))
-	}
-	if !to.IsZero() {
-		w.add("s.start_at < ?", ts(to))
-	}
+	return sqlstore.Slot(ctx, s.pooled, id)
 }
 
 // Slots returns the slots that match q, ordered by start then ID.
@@ -212,23 +84,7 @@ func (s *Store) Slots(ctx context.Context, q booking.SlotQuery) (_ []booking.Slo
 	defer wrap(&err, "slots")
 	ctx, cancel := bound(ctx)
 	defer cancel()
-	var w where
-	w.slots(q.Service, q.ClinicID, q.From, q.To)
-	if q.OpenOnly {
-		w.conds = append(w.conds, "s.taken < s.capacity")
-	}
-	sql := `SELECT ` + slotColumns + ` FROM slots s` + w.String() + ` ORDER BY s.start_at, s.id`
-	if q.Limit > 0 {
-		sql += " LIMIT " + strconv.Itoa(q.Limit)
-	}
-	if q.Offset > 0 {
-		sql += " OFFSET " + strconv.Itoa(q.Offset)
-	}
-	rows, err := s.pool.Query(ctx, sql, w.args...)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (booking.Slot, error) { return scanSlot(row) })
+	return sqlstore.Slots(ctx, s.pooled, q)
 }
 
 // QuotaCounts sums capacity and places taken per service and clinic over
@@ -237,44 +93,7 @@ func (s *Store) QuotaCounts(ctx context.Context, from, to time.Time) (_ []bookin
 	defer wrap(&err, "quota counts")
 	ctx, cancel := bound(ctx)
 	defer cancel()
-	rows, err := s.pool.Query(ctx, `SELECT service, coalesce(clinic_id, ''), sum(capacity), sum(taken)
-		FROM slots WHERE start_at >= $1 AND start_at < $2
-		GROUP BY service, clinic_id ORDER BY service, clinic_id NULLS FIRST`, ts(from), ts(to))
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (booking.QuotaCount, error) {
-		var c booking.QuotaCount
-		err := row.Scan(&c.Service, &c.ClinicID, &c.Capacity, &c.Taken)
-		return c, err
-	})
-}
-
-// bookingSelect reads bookings with their slot; callers append conditions.
-const bookingSelect = `SELECT b.id, b.reference, ` + slotColumns + `,
-		coalesce(b.patient_masked, ''), b.document_type, b.booker_channel, b.booker_id,
-		b.status, b.consent_at, b.created_at, b.cancelled_at
-	FROM bookings b JOIN slots s ON s.id = b.slot_id`
-
-func scanBooking(row pgx.Row) (booking.Booking, error) {
-	var (
-		b         booking.Booking
-		cancelled *time.Time
-	)
-	err := row.Scan(&b.ID, &b.Reference,
-		&b.Slot.ID, &b.Slot.Service, &b.Slot.ClinicID, &b.Slot.Start, &b.Slot.End, &b.Slot.Capacity, &b.Slot.Taken,
-		&b.PatientMasked, &b.DocumentType, &b.Booker.Channel, &b.Booker.ID,
-		&b.Status, &b.ConsentAt, &b.CreatedAt, &cancelled)
-	b.Slot.Start, b.Slot.End = b.Slot.Start.UTC(), b.Slot.End.UTC()
-	b.ConsentAt, b.CreatedAt = b.ConsentAt.UTC(), b.CreatedAt.UTC()
-	if cancelled != nil {
-		b.CancelledAt = cancelled.UTC()
-	}
-	return b, err
-}
-
-func bookingByID(ctx context.Context, q querier, id booking.BookingID) (booking.Booking, error) {
-	return scanBooking(q.QueryRow(ctx, bookingSelect+` WHERE b.id = $1`, id))
+	return sqlstore.QuotaCounts(ctx, s.pooled, from, to)
 }
 
 // Book claims one place of nb.SlotID and records the booking, atomically.
@@ -296,11 +115,11 @@ func (s *Store) Book(ctx context.Context, nb booking.NewBooking) (_ booking.Book
 			already *booking.AlreadyBookedError
 		)
 		if errors.As(err, &already) || errors.As(err, &pgErr) && pgErr.SQLState() == codeUniqueViolation {
-			prior, lerr := scanBooking(s.pool.QueryRow(ctx, bookingSelect+` WHERE b.idempotency_key = $1`, nb.IdempotencyKey))
+			prior, lerr := sqlstore.BookingByKey(ctx, s.pooled, nb.IdempotencyKey)
 			if lerr == nil {
 				return prior, nil
 			}
-			if !errors.Is(lerr, pgx.ErrNoRows) {
+			if !errors.Is(lerr, booking.ErrNotFound) {
 				return booking.Booking{}, fmt.Errorf("replay: %w", lerr)
 			}
 		}
@@ -316,96 +135,37 @@ func (s *Store) Book(ctx context.Context, nb booking.NewBooking) (_ booking.Book
 // every other booking of it waits for that lock, so it is held for as
 // little as possible.
 func book(ctx context.Context, tx pgx.Tx, nb booking.NewBooking) (booking.Booking, error) {
-	// Whether the slot has a place, read first: in a rush for one place
-	// most attempts find none and end here, before anything is written and
-	// without waiting for the slot's row lock. The claim below still
-	// decides; this read only spares the losers the writes. The replay
-	// lookup comes after it, so that a booking whose commit filled the slot
-	// is seen by both and returned.
-	var room, found bool
-	switch err := tx.QueryRow(ctx, `SELECT taken < capacity FROM slots WHERE id = $1`, nb.SlotID).Scan(&room); {
-	case errors.Is(err, pgx.ErrNoRows):
-	case err != nil:
-		return booking.Booking{}, err
-	default:
-		found = true
-	}
-	if nb.IdempotencyKey != "" {
-		b, err := scanBooking(tx.QueryRow(ctx, bookingSelect+` WHERE b.idempotency_key = $1`, nb.IdempotencyKey))
-		if err == nil {
-			return b, nil
-		}
-		if !errors.Is(err, pgx.ErrNoRows) {
-			return booking.Booking{}, err
-		}
-	}
-	if !found {
-		return booking.Booking{}, booking.ErrNotFound
-	}
-	if !room {
-		return booking.Booking{}, booking.ErrSlotTaken
-	}
-	created := ts(nb.CreatedAt)
-	if _, err := tx.Exec(ctx, `UPDATE bookings b SET status = 'completed'
-		FROM slots s
-		WHERE s.id = b.slot_id AND b.patient_key = $1 AND b.status = 'active' AND s.end_at <= $2`,
-		nb.Patient, created); err != nil {
-		return booking.Booking{}, err
-	}
-	b := booking.Booking{
-		Reference:     nb.Reference,
-		PatientMasked: nb.PatientMasked,
-		DocumentType:  nb.DocumentType,
-		Booker:        nb.Booker,
-		Status:        booking.StatusActive,
-		ConsentAt:     ts(nb.ConsentAt),
-		CreatedAt:     created,
+	db := on(tx)
+	if b, replayed, err := sqlstore.StartBook(ctx, db, nb); replayed || err != nil {
+		return b, err
 	}
 	// The unique indexes refuse a patient's second active booking, a used
 	// reference or idempotency key, and the foreign key an unknown slot;
 	// translate says which.
-	err := tx.QueryRow(ctx, `WITH b AS (
-			INSERT INTO bookings (reference, slot_id, patient_key, birth_key, patient_masked,
-				mobile_sealed, document_type, booker_channel, booker_id, status, consent_at, created_at, idempotency_key)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, $11, $12)
-			RETURNING id
-		), a AS (
-			INSERT INTO audit (at, action, channel, booker_id, patient_key, booking_id)
-			SELECT $11, $13, $8, $9, $3, id FROM b
-		)
-		SELECT id FROM b`,
-		nb.Reference, nb.SlotID, nb.Patient, nb.BirthKey, nb.PatientMasked,
-		nb.MobileSealed, nb.DocumentType, nb.Booker.Channel, nb.Booker.ID, b.ConsentAt, created,
-		nullText(nb.IdempotencyKey), booking.AuditBook).Scan(&b.ID)
+	b := sqlstore.Booked(nb)
+	if err := tx.QueryRow(ctx, insertBooking, append(sqlstore.BookingArgs(db, nb), booking.AuditBook)...).Scan(&b.ID); err != nil {
+		return booking.Booking{}, err
+	}
+	// The claim: one conditional update. No place left (the slot exists:
+	// the booking's foreign key holds it) rolls the booking and its audit
+	// record back.
+	slot, err := sqlstore.Claim(ctx, db, nb.SlotID)
 	if err != nil {
 		return booking.Booking{}, err
 	}
-	// The claim: one conditional update. No row means no place left (the
-	// slot exists: the booking's foreign key holds it), and returning the
-	// error rolls the booking and its audit record back.
-	b.Slot, err = scanSlot(tx.QueryRow(ctx, `UPDATE slots s SET taken = taken + 1
-		WHERE s.id = $1 AND s.taken < s.capacity
-		RETURNING `+slotColumns, nb.SlotID))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return booking.Booking{}, booking.ErrSlotTaken
-	}
-	if err != nil {
-		return booking.Booking{}, err
-	}
+	b.Slot = slot
 	return b, nil
 }
 
-// audit records one line of the audit trail.
-func audit(ctx context.Context, q querier, at time.Time, action booking.AuditAction, booker booking.Booker, patient booking.PatientKey, id booking.BookingID) error {
-	var bookingID *booking.BookingID
-	if id != 0 {
-		bookingID = &id
-	}
-	_, err := q.Exec(ctx, `INSERT INTO audit (at, action, channel, booker_id, patient_key, booking_id)
-		VALUES ($1, $2, $3, $4, $5, $6)`,
-		ts(at), action, booker.Channel, booker.ID, nullText(string(patient)), bookingID)
-	return err
-}
+// insertBooking is sqlstore.InsertBooking that writes the booking's audit
+// record in the same statement, from the same arguments and $13, the
+// action.
+const insertBooking = `WITH b AS (` + sqlstore.InsertBooking + `
+	), a AS (
+		INSERT INTO audit (at, action, channel, booker_id, patient_key, booking_id)
+		SELECT $11, $13, $8, $9, $3, id FROM b
+	)
+	SELECT id FROM b`
 
 // ActiveBooking returns the patient's active booking whose slot has not
 // ended at at and whose birth key matches, or booking.ErrNotFound.
@@ -413,21 +173,7 @@ func (s *Store) ActiveBooking(ctx context.Context, patient booking.PatientKey, b
 	defer wrap(&err, "active booking")
 	ctx, cancel := bound(ctx)
 	defer cancel()
-	b, err := scanBooking(s.pool.QueryRow(ctx, bookingSelect+`
-		WHERE b.patient_key = $1 AND b.birth_key = $2 AND b.status = 'active' AND s.end_at > $3`,
-		patient, birthKey, ts(at)))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return booking.Booking{}, booking.ErrNotFound
-	}
-	if err != nil {
-		return booking.Booking{}, err
-	}
-	return b, nil
-}
-
-// matches reports whether a booking's keys and slot match v.
-func matches(v booking.Verification, birthKey string, slot booking.Slot) bool {
-	return birthKey == v.BirthKey && slot.Service == v.Service && slot.ClinicID == v.ClinicID
+	return sqlstore.ActiveBooking(ctx, s.pooled, patient, birthKey, at)
 }
 
 // Verify finds the active, not yet ended booking that matches every part of
@@ -437,36 +183,13 @@ func (s *Store) Verify(ctx context.Context, v booking.Verification) (_ booking.B
 	defer wrap(&err, "verify")
 	ctx, cancel := bound(ctx)
 	defer cancel()
-	action := v.Action
-	if action == "" {
-		action = booking.AuditEnquire
-	}
 	var (
 		b     booking.Booking
 		found bool
 	)
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		found = false
-		var (
-			id       booking.BookingID
-			birthKey *string
-		)
-		err := tx.QueryRow(ctx, `SELECT b.id, b.birth_key FROM bookings b JOIN slots s ON s.id = b.slot_id
-			WHERE b.patient_key = $1 AND b.status = 'active' AND s.end_at > $2`, v.Patient, ts(v.At)).Scan(&id, &birthKey)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-		case err != nil:
-			return err
-		default:
-			if b, err = bookingByID(ctx, tx, id); err != nil {
-				return err
-			}
-			found = birthKey != nil && matches(v, *birthKey, b.Slot)
-		}
-		if !found {
-			return audit(ctx, tx, v.At, booking.AuditVerifyFailed, v.Booker, v.Patient, 0)
-		}
-		return audit(ctx, tx, v.At, action, v.Booker, v.Patient, b.ID)
+	err = s.inTx(ctx, func(tx pgx.Tx) (err error) {
+		b, found, err = sqlstore.Verify(ctx, on(tx), v)
+		return err
 	})
 	if err != nil {
 		return booking.Booking{}, err
@@ -487,7 +210,7 @@ func (s *Store) Cancel(ctx context.Context, v booking.Verification, ref booking.
 		matched bool
 	)
 	err = s.inTx(ctx, func(tx pgx.Tx) (err error) {
-		b, matched, err = cancelTx(ctx, tx, v, ref)
+		b, matched, err = sqlstore.Cancel(ctx, on(tx), v, ref)
 		return err
 	})
 	if err != nil {
@@ -499,108 +222,26 @@ func (s *Store) Cancel(ctx context.Context, v booking.Verification, ref booking.
 	return b, nil
 }
 
-// cancelTx reports matched false, with a nil error so that the failed
-// verification it recorded is committed, when v does not match booking ref.
-func cancelTx(ctx context.Context, tx pgx.Tx, v booking.Verification, ref booking.Reference) (b booking.Booking, matched bool, err error) {
-	var (
-		id                   booking.BookingID
-		patientKey, birthKey *string
-	)
-	err = tx.QueryRow(ctx, `SELECT id, patient_key, birth_key FROM bookings WHERE reference = $1 FOR UPDATE`, ref).
-		Scan(&id, &patientKey, &birthKey)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-	case err != nil:
-		return booking.Booking{}, false, err
-	default:
-		if b, err = bookingByID(ctx, tx, id); err != nil {
-			return booking.Booking{}, false, err
-		}
-		matched = patientKey != nil && birthKey != nil &&
-			booking.PatientKey(*patientKey) == v.Patient && matches(v, *birthKey, b.Slot)
-	}
-	if !matched {
-		return booking.Booking{}, false, audit(ctx, tx, v.At, booking.AuditVerifyFailed, v.Booker, v.Patient, 0)
-	}
-	switch {
-	case b.Status == booking.StatusCancelled:
-		return b, true, nil
-	case b.Status != booking.StatusActive || !b.Slot.Start.After(v.At):
-		return booking.Booking{}, true, booking.ErrAppointmentStarted
-	}
-	at := ts(v.At)
-	if _, err := tx.Exec(ctx, `UPDATE bookings SET status = 'cancelled', cancelled_at = $2 WHERE id = $1`, id, at); err != nil {
-		return booking.Booking{}, true, err
-	}
-	if _, err := tx.Exec(ctx, `UPDATE slots SET taken = taken - 1 WHERE id = $1`, b.Slot.ID); err != nil {
-		return booking.Booking{}, true, err
-	}
-	if err := audit(ctx, tx, at, booking.AuditCancel, v.Booker, v.Patient, id); err != nil {
-		return booking.Booking{}, true, err
-	}
-	b, err = bookingByID(ctx, tx, id)
-	return b, true, err
-}
-
 // FailedVerifications returns the times of failed verifications since
 // since, newest first, by the booker and for the patient.
 func (s *Store) FailedVerifications(ctx context.Context, booker booking.Booker, patient booking.PatientKey, since time.Time) (byBooker, byPatient []time.Time, err error) {
 	defer wrap(&err, "failed verifications")
 	ctx, cancel := bound(ctx)
 	defer cancel()
-	byBooker, err = s.times(ctx, `SELECT at FROM audit
-		WHERE action = 'verify_failed' AND channel = $1 AND booker_id = $2 AND at >= $3 ORDER BY at DESC, id DESC`,
-		booker.Channel, booker.ID, ts(since))
-	if err != nil {
-		return nil, nil, fmt.Errorf("by booker: %w", err)
-	}
-	byPatient, err = s.times(ctx, `SELECT at FROM audit
-		WHERE action = 'verify_failed' AND patient_key = $1 AND at >= $2 ORDER BY at DESC, id DESC`,
-		patient, ts(since))
-	if err != nil {
-		return nil, nil, fmt.Errorf("for patient: %w", err)
-	}
-	return byBooker, byPatient, nil
-}
-
-func (s *Store) times(ctx context.Context, sql string, args ...any) ([]time.Time, error) {
-	rows, err := s.pool.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (time.Time, error) {
-		var t time.Time
-		err := row.Scan(&t)
-		return t.UTC(), err
-	})
+	return sqlstore.FailedVerifications(ctx, s.pooled, booker, patient, since)
 }
 
 // Bookings lists bookings for clinic staff, ordered by slot start.
 func (s *Store) Bookings(ctx context.Context, q booking.BookingQuery) (_ []booking.Booking, err error) {
 	defer wrap(&err, "bookings")
-	var w where
-	w.slots(q.Service, q.ClinicID, q.From, q.To)
-	if q.Status != "" {
-		w.add("b.status = ?", q.Status)
-	}
-	rows, err := s.pool.Query(ctx, bookingSelect+w.String()+` ORDER BY s.start_at, s.id, b.id`, w.args...)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (booking.Booking, error) { return scanBooking(row) })
+	return sqlstore.Bookings(ctx, s.pooled, q)
 }
 
 // Complete marks the active bookings whose slot ended at or before at
 // completed and returns how many.
 func (s *Store) Complete(ctx context.Context, at time.Time) (_ int, err error) {
 	defer wrap(&err, "complete")
-	tag, err := s.pool.Exec(ctx, `UPDATE bookings b SET status = 'completed'
-		FROM slots s
-		WHERE s.id = b.slot_id AND b.status = 'active' AND s.end_at <= $1`, ts(at))
-	if err != nil {
-		return 0, err
-	}
-	return int(tag.RowsAffected()), nil
+	return sqlstore.Complete(ctx, s.pooled, at)
 }
 
 // Purge removes the personal data of bookings whose slot ended before
@@ -632,15 +273,5 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (_ int, err error) 
 // Audit returns the audit records at or after since, oldest first.
 func (s *Store) Audit(ctx context.Context, since time.Time) (_ []booking.AuditRecord, err error) {
 	defer wrap(&err, "audit")
-	rows, err := s.pool.Query(ctx, `SELECT id, at, action, channel, booker_id, coalesce(patient_key, ''), coalesce(booking_id, 0)
-		FROM audit WHERE at >= $1 ORDER BY at, id`, ts(since))
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (booking.AuditRecord, error) {
-		var r booking.AuditRecord
-		err := row.Scan(&r.ID, &r.At, &r.Action, &r.Booker.Channel, &r.Booker.ID, &r.Patient, &r.BookingID)
-		r.At = r.At.UTC()
-		return r, err
-	})
+	return sqlstore.Audit(ctx, s.pooled, since)
 }

@@ -17,10 +17,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +26,7 @@ import (
 	sqlite3lib "modernc.org/sqlite/lib"
 
 	"github.com/clinicbot/clinicbot/booking"
+	"github.com/clinicbot/clinicbot/booking/internal/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -41,8 +39,9 @@ const BusyTimeout = 10 * time.Second
 // Store is a booking.Store on one SQLite file. It is safe for concurrent
 // use within one process.
 type Store struct {
-	write *sql.DB // one connection, BEGIN IMMEDIATE
-	read  *sql.DB // query only
+	write  *sql.DB     // one connection, BEGIN IMMEDIATE
+	read   *sql.DB     // query only
+	reader sqlstore.DB // read, for the shared statements
 }
 
 var _ booking.Store = (*Store)(nil)
@@ -77,7 +76,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	read.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
 	read.SetMaxIdleConns(max(4, runtime.GOMAXPROCS(0)))
-	s := &Store{write: write, read: read}
+	s := &Store{write: write, read: read, reader: on(read)}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -105,11 +104,10 @@ func (s *Store) Close() error {
 // list yet, each in its own immediate transaction, so processes opening
 // the file at once apply each migration once.
 func (s *Store) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	all, err := sqlstore.Migrations(migrationFiles)
 	if err != nil {
 		return fmt.Errorf("sqlite: migrate: %w", err)
 	}
-	sort.Strings(names)
 	if _, err := s.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,
 		name       TEXT NOT NULL,
@@ -117,37 +115,22 @@ func (s *Store) migrate(ctx context.Context) error {
 	) STRICT`); err != nil {
 		return fmt.Errorf("sqlite: migrate: create schema_migrations: %w", err)
 	}
-	seen := make(map[int]string)
-	for _, name := range names {
-		base := path.Base(name)
-		num, _, ok := strings.Cut(base, "_")
-		version, err := strconv.Atoi(num)
-		if !ok || err != nil || version <= 0 {
-			return fmt.Errorf("sqlite: migration %s: name is not NNNN_description.sql", base)
-		}
-		if prev, dup := seen[version]; dup {
-			return fmt.Errorf("sqlite: migration %s: version %d already used by %s", base, version, prev)
-		}
-		seen[version] = base
-		body, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			return fmt.Errorf("sqlite: migration %s: %w", base, err)
-		}
+	for _, m := range all {
 		err = s.inTx(ctx, func(tx *sql.Tx) error {
 			var applied bool
 			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?)`,
-				version).Scan(&applied); err != nil || applied {
+				m.Version).Scan(&applied); err != nil || applied {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 				return err
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-				version, base, time.Now().UnixMicro())
+				m.Version, m.Name, time.Now().UnixMicro())
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("sqlite: migration %s: %w", base, err)
+			return fmt.Errorf("sqlite: migration %s: %w", m.Name, err)
 		}
 	}
 	return nil
@@ -203,6 +186,73 @@ func micro(t time.Time) int64 { return t.UnixMicro() }
 
 // fromMicro reads a time written by micro.
 func fromMicro(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+// dialect is SQLite's, for the statements the stores share. A transaction
+// is immediate: it holds the write lock from its start, so a row it reads
+// needs no lock of its own.
+var dialect = sqlstore.Dialect{
+	Time:     func(t time.Time) any { return micro(t) },
+	ScanTime: func(t *time.Time) any { return (*microTime)(t) },
+	NoLimit:  "-1",
+}
+
+// microTime reads a time written by micro; NULL reads as the zero time.
+type microTime time.Time
+
+// Scan implements sql.Scanner.
+func (t *microTime) Scan(src any) error {
+	switch v := src.(type) {
+	case int64:
+		*t = microTime(fromMicro(v))
+	case nil:
+		*t = microTime{}
+	default:
+		return fmt.Errorf("time stored as %T, want INTEGER microseconds", src)
+	}
+	return nil
+}
+
+// querier is what a pool and a transaction both offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// on is q as the shared statements run on it.
+func on(q querier) sqlstore.DB {
+	return sqlstore.DB{Querier: adapter{q}, Dialect: &dialect}
+}
+
+// adapter makes a pool or a transaction a sqlstore.Querier.
+type adapter struct{ q querier }
+
+func (a adapter) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := a.q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (a adapter) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	rows, err := a.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{rows}, nil
+}
+
+func (a adapter) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return a.q.QueryRowContext(ctx, query, args...)
+}
+
+// sqlRows is *sql.Rows with the Close of sqlstore.Rows. Once Next has
+// returned false database/sql has closed the rows itself; what went wrong
+// reading them is Err's to report.
+type sqlRows struct{ *sql.Rows }
+
+func (r sqlRows) Close() { _ = r.Rows.Close() }
 
 // nullText is NULL for the empty string.
 func nullText(s string) any {

@@ -105,3 +105,41 @@ func TestAdaptersStayApart(t *testing.T) {
 		}
 	}
 }
+
+// TestStoresKeepTheirDriver lets each package under booking/ depend on no
+// database driver but its own store's: the SQL the stores share
+// (booking/internal/sqlstore) on none.
+func TestStoresKeepTheirDriver(t *testing.T) {
+	t.Parallel()
+	drivers := map[string]string{ // a driver's import path prefix: the one package that may use it
+		"github.com/jackc/": module + "/booking/postgres",
+		"modernc.org/":      module + "/booking/sqlite",
+	}
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Deps " "}}`, module+"/booking/...").Output()
+	if err != nil {
+		t.Fatalf("go list %s/booking/...: %v", module, err)
+	}
+	pkgs := 0
+	for line := range strings.Lines(string(out)) {
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
+			continue
+		}
+		pkgs++
+		pkg, deps := fields[0], fields[1:]
+		for prefix, owner := range drivers {
+			if pkg == owner {
+				continue
+			}
+			for _, dep := range deps {
+				if strings.HasPrefix(dep, prefix) {
+					t.Errorf("%s imports %s, a driver only %s may use", pkg, dep, owner)
+					break
+				}
+			}
+		}
+	}
+	if pkgs < 4 {
+		t.Errorf("go list %s/booking/... named %d packages, want the domain, both stores and more", module, pkgs)
+	}
+}
