@@ -58,6 +58,16 @@ func (c *Clock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
+// CloseOnCleanup closes s when tb ends and fails tb if that fails: every
+// store's test opens its store this way.
+func CloseOnCleanup(tb testing.TB, s booking.Store) {
+	tb.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			tb.Errorf("Close: %v", err)
+		}
+	})
+}
+
 // NewProtector returns a Protector over a fresh random key, for tests that
 // need one of their own (two of them never open each other's values).
 func NewProtector(tb testing.TB) *booking.Protector {

@@ -39,11 +39,7 @@ func openStore(t testing.TB, maxConns int32) (*postgres.Store, *pgxpool.Pool) {
 		t.Fatalf("Migrate: %v", err)
 	}
 	s := postgres.NewStore(pool)
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
+	bookingtest.CloseOnCleanup(t, s)
 	return s, pool
 }
 

@@ -24,11 +24,7 @@ func openStore(t testing.TB) (*sqlite.Store, string) {
 	if err != nil {
 		t.Fatalf("Open(%s): %v", path, err)
 	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
+	bookingtest.CloseOnCleanup(t, s)
 	return s, path
 }
 
