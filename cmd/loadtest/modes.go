@@ -201,11 +201,13 @@ func throughput(ctx context.Context, c config, s *services, log *slog.Logger, re
 		f.pace = newPacer(c.rate)
 	}
 	redis0, pg0 := s.redisCalls.Load(), s.pg.read()
+	allocs0 := mallocs()
 	start := time.Now()
 	if err := f.runPool(ctx, 0, c.bookers, c.concurrency); err != nil {
 		return err
 	}
 	elapsed := time.Since(start)
+	allocsN := mallocs() - allocs0
 	redisN, pgN := s.redisCalls.Load()-redis0, s.pg.read()
 	heap, sys := memFigures()
 	t := f.tally(0)
@@ -227,6 +229,7 @@ func throughput(ctx context.Context, c config, s *services, log *slog.Logger, re
 	rep.figure("PostgreSQL transactions per booking", "%.1f (all transactions of the run / bookings)", float64(pgTx)/float64(max(t.booked, 1)))
 	rep.figure("PostgreSQL statements per update", "%.2f", float64(pgN.statements-pg0.statements)/float64(n))
 	rep.figure("process heap in use / memory from OS", "%s / %s (load generator included)", mib(heap), mib(sys))
+	rep.figure("allocations per update", "%.0f (heap objects allocated by the process / updates; load generator included)", float64(allocsN)/float64(n))
 	rep.figure("router outcomes", "%s", metrics)
 	rep.figure("bookers", "%s", t)
 
