@@ -99,7 +99,7 @@ var bookFlow = flow{
 		step{
 			name: "offer",
 			on:   offerEarliest,
-			fail: []failure{{err: booking.ErrQuotaFull, event: evFull, say: sayError}},
+			fail: []failure{{err: booking.ErrQuotaFull, event: evFull, say: sayOwn}},
 			ask:  askSlot("offer.prompt"),
 			opts: fixed(choice{id: optAccept, key: "opt.accept"}, choice{id: optDecline, key: "opt.decline"}),
 			read: chosen(byID(map[string]string{optAccept: evAccept, optDecline: evDecline})),

@@ -59,13 +59,13 @@ type failure struct {
 	err error
 	// event is what the failure causes.
 	event string
-	// say is said first: a locale key, sayError for the error's own
+	// say is said first: a locale key, sayOwn for the error's own
 	// message, or "" for nothing.
 	say string
 }
 
-// sayError as a failure's say tells the booker the error's own message.
-const sayError = "\x00error"
+// sayOwn as a failure's say tells the booker the error's own message.
+const sayOwn = "\x00error"
 
 // flow is a table of steps. The states of its steps are prefix + name.
 type flow struct {
@@ -207,7 +207,7 @@ func (t *turn) failed(st *stateInfo, err error) (string, bool) {
 		}
 		switch f.say {
 		case "":
-		case sayError:
+		case sayOwn:
 			t.sayError(err)
 		default:
 			t.say(f.say, nil)

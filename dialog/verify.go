@@ -71,7 +71,7 @@ var cancelFlow = flow{
 				t.made = &b
 				return evCancelled, nil
 			},
-			fail: []failure{{event: evEnded, say: sayError}},
+			fail: []failure{{event: evEnded, say: sayOwn}},
 			next: map[string]string{evCancelled: "cancelled", evEnded: stMenu},
 			note: "cancels the booking",
 		},
@@ -126,7 +126,7 @@ func verifyingStep(check func(t *turn) (booking.Booking, error), found string) s
 			a.Reference, a.SlotID = string(b.Reference), int64(b.Slot.ID)
 			return evFound, nil
 		},
-		fail: []failure{{event: evEnded, say: sayError}},
+		fail: []failure{{event: evEnded, say: sayOwn}},
 		next: map[string]string{evFound: found, evEnded: stMenu},
 		note: "verifies the booking",
 	}
