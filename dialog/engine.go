@@ -30,6 +30,9 @@ type Options struct {
 	MaxFailures int
 	// HistoryLimit is how many steps /back can go back (8).
 	HistoryLimit int
+	// SessionIdle is how long a session lives without a message, as the
+	// session store keeps it: the time-out notice says it (15m).
+	SessionIdle time.Duration
 }
 
 // Engine runs conversations. It keeps no per-booker state between calls
@@ -43,6 +46,7 @@ type Engine struct {
 	pageSize     int
 	maxFailures  int
 	historyLimit int
+	sessionIdle  time.Duration
 }
 
 // New returns an Engine over svc. It keeps no sessions: a bot.Router
@@ -64,6 +68,7 @@ func New(svc *booking.Service, opts Options) (*Engine, error) {
 		pageSize:     opts.PageSize,
 		maxFailures:  opts.MaxFailures,
 		historyLimit: opts.HistoryLimit,
+		sessionIdle:  opts.SessionIdle,
 	}
 	if e.log == nil {
 		e.log = slog.Default()
@@ -85,6 +90,9 @@ func New(svc *booking.Service, opts Options) (*Engine, error) {
 	}
 	if e.historyLimit <= 0 {
 		e.historyLimit = 8
+	}
+	if e.sessionIdle <= 0 {
+		e.sessionIdle = 15 * time.Minute
 	}
 	return e, nil
 }
@@ -173,6 +181,9 @@ const (
 	cmdExit     = "exit"
 	cmdHelp     = "help"
 	cmdLanguage = "language"
+	// cmdUnknown is any other "/word": a command is never read as an
+	// answer (a date of birth, a document number).
+	cmdUnknown = "unknown"
 )
 
 // optExit is the option ID of every "離開" button: pressing it is /exit.
@@ -206,6 +217,9 @@ func command(in Input) string {
 	case "/language", "/lang":
 		return cmdLanguage
 	}
+	if len(w) > 1 && strings.HasPrefix(w, "/") {
+		return cmdUnknown
+	}
 	return ""
 }
 
@@ -217,7 +231,7 @@ func (t *turn) run() error {
 	if s.TimedOut {
 		s.TimedOut = false
 		t.endFlow()
-		t.say("timeout", nil)
+		t.say("timeout", map[string]any{"idle": locales.FormatIdle(s.Lang, t.e.sessionIdle)})
 		t.say("welcome", nil)
 		return t.settle(stMenu)
 	}
@@ -278,6 +292,9 @@ func (t *turn) command(cmd string) error {
 		return t.settle(stLanguage)
 	case cmdBack:
 		return t.back()
+	case cmdUnknown:
+		t.say("command.unknown", nil)
+		return t.prompt()
 	}
 	return t.settle(stMenu)
 }

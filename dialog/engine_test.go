@@ -250,3 +250,21 @@ func slicesIndex(list []string, v string) (int, bool) {
 	}
 	return -1, false
 }
+
+// TestTimeoutSaysTheSessionIdle: the time-out notice names the idle time
+// the session store was configured with, not a fixed 15 minutes.
+func TestTimeoutSaysTheSessionIdle(t *testing.T) {
+	env := dialogtest.NewEnv(t, sqliteConfig, dialogtest.DefaultSchedule())
+	e, err := dialog.New(env.Service, dialog.Options{Now: env.Clock.Now, SessionIdle: 90 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &dialog.Session{Lang: "en", State: "a_birth", TimedOut: true}
+	res, err := e.Step(context.Background(), booker, s, dialog.Input{Kind: dialog.InputText, Text: "1970"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Replies[0].Text; !strings.Contains(got, "after 1 hour 30 minutes without activity") {
+		t.Errorf("time-out notice = %q, want it to say 1 hour 30 minutes", got)
+	}
+}

@@ -24,7 +24,7 @@ var enquireFlow = flow{
 		verifyServiceStep("B4"),
 		consentStep("verifying", "B5"),
 		verifyingStep(func(t *turn) (booking.Booking, error) { return t.e.svc.Enquire(t.ctx, t.lookup()) }, "result"),
-		menuStep("result", askBookingShown("enquiry.done", true), "B6 查詢完成"),
+		menuStep("result", askBookingShown("enquiry.done", "enquiry.again", true), "B6 查詢完成"),
 	),
 }
 
@@ -40,7 +40,7 @@ var cancelFlow = flow{
 		verifyingStep(func(t *turn) (booking.Booking, error) { return t.e.svc.VerifyForCancel(t.ctx, t.lookup()) }, "booking"),
 		step{
 			name: "booking",
-			ask:  askBookingShown("cancel.show", false),
+			ask:  askBookingShown("cancel.show", "done.again", false),
 			opts: fixed(choice{id: optCancelBooking, key: "opt.cancel_booking"}),
 			read: always(evCancelBook),
 			next: map[string]string{evCancelBook: "confirm"},
@@ -49,7 +49,7 @@ var cancelFlow = flow{
 		},
 		step{
 			name: "confirm",
-			ask:  askBookingShown("cancel.confirm", false),
+			ask:  askBookingShown("cancel.confirm", "done.again", false),
 			opts: fixed(choiceYes, choiceNo),
 			read: chosen(func(t *turn, c choice) string {
 				if c.id == optNo {
@@ -75,7 +75,7 @@ var cancelFlow = flow{
 			next: map[string]string{evCancelled: "cancelled", evEnded: stMenu},
 			note: "cancels the booking",
 		},
-		menuStep("cancelled", askBookingShown("cancel.done", true), "C8 取消完成"),
+		menuStep("cancelled", askBookingShown("cancel.done", "cancel.again", true), "C8 取消完成"),
 	),
 }
 
@@ -133,15 +133,17 @@ func verifyingStep(check func(t *turn) (booking.Booking, error), found string) s
 }
 
 // askBookingShown renders the booking the step shows with key; exitOnly
-// offers only "離開" (the flow is over).
-func askBookingShown(key string, exitOnly bool) func(*turn) (Reply, error) {
+// offers only "離開" (the flow is over). Asked again once the patient's
+// details are gone (/help, /back after the flow ended), it says again,
+// with the reference, instead.
+func askBookingShown(key, again string, exitOnly bool) func(*turn) (Reply, error) {
 	return func(t *turn) (Reply, error) {
 		b, ok, err := t.shownBooking()
 		if err != nil {
 			return Reply{}, err
 		}
 		if !ok {
-			r := t.reply("done.again", map[string]any{"ref": t.s.Answers.Reference})
+			r := t.reply(again, map[string]any{"ref": t.s.Answers.Reference})
 			r.Options = []Option{t.exitOption()}
 			return r, nil
 		}

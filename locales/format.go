@@ -74,3 +74,38 @@ func FormatBirthDate(lang string, year int, month time.Month, day int) string {
 	}
 	return fmt.Sprintf("%d年%d月%d日", year, int(month), day)
 }
+
+// FormatIdle formats a stretch of time, rounded down to the minute, as a
+// booker reads it: zh-HK "15分鐘" / "1小時30分鐘", zh-CN "15分钟",
+// en "15 minutes" / "1 hour 30 minutes".
+func FormatIdle(lang string, d time.Duration) string {
+	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+	unit := func(n int, one, many string) string {
+		if n == 1 {
+			return "1 " + one
+		}
+		return fmt.Sprintf("%d %s", n, many)
+	}
+	var zhHour, zhMin string
+	switch lang {
+	case En:
+		switch {
+		case h == 0:
+			return unit(m, "minute", "minutes")
+		case m == 0:
+			return unit(h, "hour", "hours")
+		}
+		return unit(h, "hour", "hours") + " " + unit(m, "minute", "minutes")
+	case ZhCN:
+		zhHour, zhMin = "小时", "分钟"
+	default:
+		zhHour, zhMin = "小時", "分鐘"
+	}
+	switch {
+	case h == 0:
+		return fmt.Sprintf("%d%s", m, zhMin)
+	case m == 0:
+		return fmt.Sprintf("%d%s", h, zhHour)
+	}
+	return fmt.Sprintf("%d%s%d%s", h, zhHour, m, zhMin)
+}

@@ -124,3 +124,14 @@ func ExampleFormatDateTime() {
 	// Sat 28 Nov 2026, 9:15 am
 	// 2026年11月28日（星期六）上午9:15
 }
+
+func ExampleFormatIdle() {
+	for _, d := range []time.Duration{15 * time.Minute, time.Hour, 90 * time.Minute, time.Minute} {
+		fmt.Printf("%s | %s | %s\n", locales.FormatIdle(locales.ZhHK, d), locales.FormatIdle(locales.En, d), locales.FormatIdle(locales.ZhCN, d))
+	}
+	// Output:
+	// 15分鐘 | 15 minutes | 15分钟
+	// 1小時 | 1 hour | 1小时
+	// 1小時30分鐘 | 1 hour 30 minutes | 1小时30分钟
+	// 1分鐘 | 1 minute | 1分钟
+}

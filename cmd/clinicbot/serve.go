@@ -79,7 +79,7 @@ func (a *app) build(ctx context.Context, e *env) error {
 	} else {
 		coord = bot.NewMemoryCoordinator(dialog.NewMemoryStore(e.now, e.cfg.SessionTTL), e.now)
 	}
-	engine, err := dialog.New(a.svc, dialog.Options{Logger: e.log.With("component", "dialog")})
+	engine, err := dialog.New(a.svc, dialog.Options{Logger: e.log.With("component", "dialog"), SessionIdle: e.cfg.SessionTTL})
 	if err != nil {
 		return err
 	}
