@@ -399,7 +399,27 @@ func (r *runner) answer(res dialog.Result) {
 		}
 		r.reply(rep)
 	}
+	r.checkOK(res)
 	r.checkSession()
+}
+
+// okWords are how the "OK" button is named in the three languages' texts.
+var okWords = []string{"「確定」", "「确定」", `"OK"`}
+
+// checkOK holds that an answer telling the booker to press OK offers it.
+func (r *runner) checkOK(res dialog.Result) {
+	mentioned, offered := false, false
+	for _, rep := range res.Replies {
+		for _, w := range okWords {
+			mentioned = mentioned || strings.Contains(rep.Text, w)
+		}
+		for _, o := range rep.Options {
+			offered = offered || o.ID == "ok"
+		}
+	}
+	if mentioned && !offered {
+		r.t.Errorf("an answer says to press OK but offers no OK button: %q", res.Replies[len(res.Replies)-1].Text)
+	}
 }
 
 func (r *runner) reply(rep dialog.Reply) {
