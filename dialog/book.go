@@ -34,11 +34,10 @@ var bookFlow = flow{
 	steps: append(identify("tip.book", "1970/1/1", "mobile"),
 		step{
 			name: "mobile",
-			ask: func(t *turn) (Reply, error) {
-				r := t.reply("mobile.prompt", nil)
-				r.AskContact = true
-				return r, nil
-			},
+			// No "share my phone number" button: it sends the booker's own
+			// number, and the number asked is the patient's. A contact card
+			// the booker shares is read like a typed number.
+			ask:  ask("mobile.prompt"),
 			read: readMobile,
 			next: map[string]string{evEntered: "consent"},
 			note: "A4 手提電話號碼",

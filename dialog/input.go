@@ -62,11 +62,9 @@ type Reply struct {
 	Nonce   string
 	// Replace hints that this reply replaces the previous prompt (a chat that
 	// can edit messages edits it in place instead of sending a new one).
-	Replace bool
-	// AskContact hints that a phone number is asked: offer contact sharing.
-	AskContact bool
-	Calendar   *File
-	Location   *Location
+	Replace  bool
+	Calendar *File
+	Location *Location
 }
 
 // Result is the engine's answer to one Input.

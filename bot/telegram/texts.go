@@ -19,11 +19,10 @@ var catalog = locales.MustLoad()
 
 // Locale keys of the adapter's own wording.
 const (
-	keyPrivateOnly  = "telegram.private_only"
-	keyDeleted      = "telegram.deleted"
-	keyStale        = "telegram.stale"
-	keyUnsupported  = "telegram.unsupported"
-	keyShareContact = "telegram.share_contact"
+	keyPrivateOnly = "telegram.private_only"
+	keyDeleted     = "telegram.deleted"
+	keyStale       = "telegram.stale"
+	keyUnsupported = "telegram.unsupported"
 )
 
 // say renders one of the adapter's own messages in lang.

@@ -267,7 +267,7 @@ func (b *Bot) blocked(ctx context.Context, log *slog.Logger, booker booking.Book
 // editable reports whether r can be edited into an earlier message: one
 // message's worth of text, with at most an inline keyboard.
 func editable(r dialog.Reply) bool {
-	return r.Text != "" && !r.AskContact && utf16Len(r.Text) <= maxText
+	return r.Text != "" && utf16Len(r.Text) <= maxText
 }
 
 // inlineKeyboard renders r's options, one button a row, or returns nil.
@@ -287,22 +287,16 @@ func inlineKeyboard(r dialog.Reply) (*tgbotapi.InlineKeyboardMarkup, error) {
 	return &kb, nil
 }
 
-// markup is the reply_markup of r's (last) message: the options, else a
-// contact-sharing keyboard where a phone number is asked, else the removal
-// of any such keyboard left from an earlier step.
-func markup(r dialog.Reply, lang string) (any, error) {
+// markup is the reply_markup of r's (last) message: the options, else the
+// removal of any reply keyboard left in the chat (earlier releases offered
+// a contact-sharing one).
+func markup(r dialog.Reply) (any, error) {
 	kb, err := inlineKeyboard(r)
 	switch {
 	case err != nil:
 		return nil, err
 	case kb != nil:
 		return kb, nil
-	case r.AskContact:
-		// One-time: it hides once used; typing a number still works.
-		m := tgbotapi.NewOneTimeReplyKeyboard(tgbotapi.NewKeyboardButtonRow(
-			tgbotapi.NewKeyboardButtonContact(say(lang, keyShareContact))))
-		m.ResizeKeyboard = true
-		return m, nil
 	}
 	return tgbotapi.NewRemoveKeyboard(false), nil
 }
@@ -321,11 +315,11 @@ func (b *Bot) editReply(ctx context.Context, chatID int64, messageID int, r dial
 }
 
 func (b *Bot) sendReply(ctx context.Context, chatID int64, r dialog.Reply, lang string) error {
-	mk, err := markup(r, lang)
+	mk, err := markup(r)
 	if err != nil {
 		return err
 	}
-	if r.Text == "" && (len(r.Options) > 0 || r.AskContact) {
+	if r.Text == "" && len(r.Options) > 0 {
 		return fmt.Errorf("telegram: reply %q has a keyboard but no text", r.Key)
 	}
 	chunks := splitText(r.Text, maxText)

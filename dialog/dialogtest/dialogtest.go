@@ -439,9 +439,6 @@ func (r *runner) reply(rep dialog.Reply) {
 		}
 		r.nonces = append(r.nonces, rep.Nonce)
 	}
-	if rep.AskContact {
-		w("(offers to share a contact)")
-	}
 	if f := rep.Calendar; f != nil {
 		w(fmt.Sprintf("(calendar %s %s)", f.Name, f.MIME))
 		for _, line := range strings.Split(string(f.Data), "\r\n") {
