@@ -128,8 +128,8 @@ func (t *turn) bookedReply(b booking.Booking) (Reply, error) {
 			return Reply{}, fmt.Errorf("dialog: clinic: %w", err)
 		}
 		clinic = &c
-		// A map pin needs coordinates; the default data leaves them empty
-		// where no public source gave them, and a pin at 0,0 would mislead.
+		// A map pin needs coordinates; an imported clinic may have none,
+		// and a pin at 0,0 would mislead.
 		if c.Location.Known() {
 			r.Text += "\n" + t.text("booked.clinic_tip", nil)
 			r.Location = &Location{Name: c.Name.In(t.s.Lang), Address: c.Address.In(t.s.Lang), Lat: c.Location.Lat, Lng: c.Location.Lng}

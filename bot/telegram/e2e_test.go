@@ -54,18 +54,6 @@ func newWorld(t *testing.T) *world {
 		},
 	}
 	w.env = dialogtest.NewEnv(t, cfg, dialogtest.DefaultSchedule())
-	// The default clinics carry no address or coordinates (none public was
-	// found); give one made-up ones so that the venue can be checked.
-	clinics := booking.DefaultClinics()
-	for i := range clinics {
-		if clinics[i].ID == "wan-tsui" {
-			clinics[i].Address = booking.Text{ZhHK: "測試地址", En: "Test address", ZhCN: "测试地址"}
-			clinics[i].Location = booking.Coordinates{Lat: 22.26, Lng: 114.24}
-		}
-	}
-	if err := w.store.SaveClinics(context.Background(), clinics); err != nil {
-		t.Fatalf("SaveClinics: %v", err)
-	}
 	t.Cleanup(func() {
 		if errs := w.logs.errorLines(); len(errs) > 0 && !w.expectErrors {
 			t.Errorf("error logs:\n%s", strings.Join(errs, "\n"))
@@ -254,8 +242,8 @@ func TestEndToEndBooking(t *testing.T) {
 			if doc == nil || !strings.HasSuffix(doc.Name, ".ics") || !strings.Contains(string(doc.Data), "BEGIN:VCALENDAR") {
 				t.Errorf("no .ics document in the answer:\n%s", dump(got))
 			}
-			if venue == nil || venue.Lat == 0 {
-				t.Errorf("no venue in the answer:\n%s", dump(got))
+			if venue == nil || venue.Lat != 22.262901 || venue.Lng != 114.23949 || venue.Address == "" {
+				t.Errorf("no venue of Wan Tsui (22.262901, 114.23949) with its address in the answer:\n%s", dump(got))
 			}
 			if n := len(w.bookings()); n != 1 {
 				t.Errorf("bookings = %d, want 1", n)

@@ -177,8 +177,7 @@ func TestEndToEndBookEnquireCancel(t *testing.T) {
 }
 
 // TestEndToEndRedelivered: WhatsApp delivering the accepting message twice
-// (same id) books once and answers once. The clinic has no coordinates: no
-// location is sent rather than one at 0°, 0°.
+// (same id) books once and answers once, with the clinic's location.
 func TestEndToEndRedelivered(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
@@ -186,7 +185,7 @@ func TestEndToEndRedelivered(t *testing.T) {
 	w.script(me, upToOffer...)
 	first := w.harness.say("accept-1", me, "1")
 	again := w.harness.say("accept-1", me, "1")
-	if !contains(first, "預約成功") || contains(first, "[location") {
+	if !contains(first, "預約成功") || !contains(first, "[location 環翠普通科門診診所 | 柴灣環翠邨第12座地下 | 22.2629,114.2395]") {
 		t.Fatalf("first delivery:\n%s", joined(first))
 	}
 	if len(again) != 0 {

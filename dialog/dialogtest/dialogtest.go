@@ -8,7 +8,8 @@
 // and may set, one per line, "hint: en" (the client's language hint),
 // "booker: telegram:1001", "clinics: wan-tsui,kennedy-town" (the clinics
 // that have slots; default all), "clinic-capacity: 4", "video-capacity: 6"
-// and "days: 3". Its file "chat" is the conversation:
+// "days: 3" and "unlocated: wan-tsui" (clinics imported without address or
+// coordinates). Its file "chat" is the conversation:
 //
 //	> text            the booker types text
 //	> [id]            the booker presses the option id of the latest message
@@ -80,6 +81,7 @@ type Config struct {
 // Schedule says which slots a transcript's store starts with.
 type Schedule struct {
 	Clinics        []booking.ClinicID // nil: every default clinic
+	Unlocated      []booking.ClinicID // clinics saved without address or coordinates
 	ClinicCapacity int
 	VideoCapacity  int
 	Days           int
@@ -114,6 +116,11 @@ func NewEnv(t testing.TB, cfg Config, sched Schedule) *Env {
 	}
 	svc := &booking.Service{Store: store, Protector: p, Rules: booking.DefaultRules(), Now: clock.Now}
 	clinics := booking.DefaultClinics()
+	for i, c := range clinics {
+		if slices.Contains(sched.Unlocated, c.ID) {
+			clinics[i].Address, clinics[i].Location = booking.Text{}, booking.Coordinates{}
+		}
+	}
 	if err := store.SaveClinics(ctx, clinics); err != nil {
 		t.Fatalf("SaveClinics() = %v", err)
 	}
@@ -270,6 +277,10 @@ func parseHeader(comment string) (header, error) {
 				if id = strings.TrimSpace(id); id != "" {
 					h.sched.Clinics = append(h.sched.Clinics, booking.ClinicID(id))
 				}
+			}
+		case "unlocated":
+			for _, id := range strings.Split(v, ",") {
+				h.sched.Unlocated = append(h.sched.Unlocated, booking.ClinicID(strings.TrimSpace(id)))
 			}
 		case "clinic-capacity":
 			h.sched.ClinicCapacity, err = strconv.Atoi(v)
@@ -442,7 +453,7 @@ func (r *runner) reply(rep dialog.Reply) {
 	if f := rep.Calendar; f != nil {
 		w(fmt.Sprintf("(calendar %s %s)", f.Name, f.MIME))
 		for _, line := range strings.Split(string(f.Data), "\r\n") {
-			for _, p := range []string{"UID:", "DTSTART;", "DTEND;", "SUMMARY:", "LOCATION:", "TZID:"} {
+			for _, p := range []string{"UID:", "DTSTART;", "DTEND;", "SUMMARY:", "LOCATION:", "GEO:", "TZID:"} {
 				if strings.HasPrefix(line, p) {
 					w("(  " + line + ")")
 				}
