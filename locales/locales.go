@@ -35,18 +35,21 @@ func Languages() []string { return []string{ZhHK, En, ZhCN} }
 func Supported(lang string) bool { return slices.Contains(Languages(), lang) }
 
 // Match picks the language for a chat client's language hint (Telegram's
-// language_code, a WhatsApp locale): zh-hk, zh-tw, zh-hant, zh-mo and a bare
-// zh read as zh-HK; zh-cn, zh-hans and zh-sg as zh-CN; any en as en; anything
-// else as the default.
+// language_code, a WhatsApp locale): zh-hk, zh-tw, zh-mo and zh-hant read as
+// zh-HK; a bare zh, zh-cn, zh-sg, zh-my and zh-hans as zh-CN; any other
+// language as en, since foreign domestic helpers (id, tl, ms, ...) book for
+// their employers; no hint at all as the default.
 func Match(hint string) string {
 	h := strings.ToLower(strings.ReplaceAll(strings.TrimSpace(hint), "_", "-"))
 	switch {
-	case h == "en" || strings.HasPrefix(h, "en-"):
-		return En
-	case h == "zh-cn" || h == "zh-sg" || strings.HasPrefix(h, "zh-hans") || h == "zh-my":
+	case h == "":
+		return Default
+	case h == "zh-hk" || h == "zh-tw" || h == "zh-mo" || strings.HasPrefix(h, "zh-hant"):
+		return ZhHK
+	case h == "zh" || strings.HasPrefix(h, "zh-"):
 		return ZhCN
 	}
-	return Default
+	return En
 }
 
 //go:embed catalog/*.yaml

@@ -47,7 +47,9 @@ func TestMatch(t *testing.T) {
 		{"zh-hk", locales.ZhHK},
 		{"zh-TW", locales.ZhHK},
 		{"zh-Hant", locales.ZhHK},
-		{"zh", locales.ZhHK},
+		{"zh", locales.ZhCN},
+		{"zh-MO", locales.ZhHK},
+		{"zh-Hant-HK", locales.ZhHK},
 		{"zh-cn", locales.ZhCN},
 		{"zh_CN", locales.ZhCN},
 		{"zh-hans", locales.ZhCN},
@@ -55,8 +57,11 @@ func TestMatch(t *testing.T) {
 		{"zh-sg", locales.ZhCN},
 		{"en", locales.En},
 		{"en-GB", locales.En},
-		{"fr", locales.ZhHK},
-		{"eng", locales.ZhHK},
+		{"id", locales.En},
+		{"tl", locales.En},
+		{"ms", locales.En},
+		{"fr", locales.En},
+		{"eng", locales.En},
 	}
 	for _, tt := range tests {
 		if got := locales.Match(tt.hint); got != tt.want {
