@@ -218,7 +218,10 @@ func askService(t *turn) (Reply, error) {
 		r.Options = []Option{t.exitOption()}
 		return r, nil
 	}
-	return t.reply("service.prompt", map[string]any{"clinic": t.quotaWord(q.Clinic), "video": t.quotaWord(q.Video)}), nil
+	r := t.reply("service.prompt", map[string]any{"clinic": t.quotaWord(q.Clinic), "video": t.quotaWord(q.Video)})
+	// Who may book video is said before it is chosen, not after.
+	r.Text += "\n" + t.text("service.video_conditions", nil)
+	return r, nil
 }
 
 func serviceChoices(t *turn) ([]choice, error) {
@@ -355,7 +358,13 @@ func askSlot(key string) func(*turn) (Reply, error) {
 		if err != nil {
 			return Reply{}, err
 		}
-		return t.reply(key, map[string]any{"place": place, "when": t.text("detail.when", map[string]any{"when": t.when(slot)})}), nil
+		r := t.reply(key, map[string]any{"place": place, "when": t.text("detail.when", map[string]any{"when": t.when(slot)})})
+		if slot.Service == booking.ServiceVideo {
+			// The seed's notes on video (who may use it, who may be
+			// asked to come in person) are read before accepting.
+			r.Text += "\n" + t.text("video.note", nil)
+		}
+		return r, nil
 	}
 }
 
