@@ -54,7 +54,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, &booking.ValidationError{Field: "path", Reason: booking.ReasonFormat})
 	}
 	pragmas := "?_pragma=busy_timeout(" + strconv.FormatInt(BusyTimeout.Milliseconds(), 10) + ")" +
-		"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
+		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
 	write, err := sql.Open("sqlite", path+pragmas+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -63,9 +63,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxIdleTime(0)
 	write.SetConnMaxLifetime(0)
-	// The write connection creates the file and switches it to WAL before
-	// any reader opens it.
-	if err := write.PingContext(ctx); err != nil {
+	// The write connection creates the file and switches it to WAL (which
+	// the file then keeps) before any reader opens it.
+	if err := walMode(ctx, write); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -82,6 +82,39 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// walMode switches the file to WAL. Switching needs an exclusive lock, and
+// SQLite answers SQLITE_BUSY at once, without its busy handler, while
+// another process opening the same new file holds one: so it is retried
+// here, for at most BusyTimeout.
+func walMode(ctx context.Context, db *sql.DB) error {
+	ctx, cancel := context.WithTimeout(ctx, BusyTimeout)
+	defer cancel()
+	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
+		var mode string
+		err := db.QueryRowContext(ctx, `PRAGMA journal_mode=WAL`).Scan(&mode)
+		switch {
+		case err == nil && strings.EqualFold(mode, "wal"):
+			return nil
+		case err == nil:
+			return fmt.Errorf("journal mode is %q, not WAL", mode)
+		case !isBusy(err):
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("set WAL mode: %w", err)
+		case <-time.After(wait):
+		}
+	}
+}
+
+// isBusy reports whether err is SQLite saying another connection holds a
+// lock.
+func isBusy(err error) bool {
+	var se *sqlite3.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3lib.SQLITE_BUSY
 }
 
 // Ping checks both pools can reach the file.
