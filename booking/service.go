@@ -420,9 +420,26 @@ func (s *Service) verification(ctx context.Context, l Lookup, action AuditAction
 	if l.Service == ServiceVideo {
 		v.ClinicID = ""
 	}
-	byBooker, byPatient, err := s.Store.FailedVerifications(ctx, l.Booker, v.Patient, now.Add(-s.Rules.FailureWindow))
+	if err := s.cooldown(ctx, l.Booker, v.Patient, now); err != nil {
+		return Verification{}, err
+	}
+	return v, nil
+}
+
+// BookerCooldown returns a *CooldownError while the booker's own failed
+// verifications hold them off enquiring and cancelling, and nil otherwise:
+// a flow says so before asking for a patient's details.
+func (s *Service) BookerCooldown(ctx context.Context, b Booker) error {
+	return s.cooldown(ctx, b, "", s.Now().UTC())
+}
+
+// cooldown returns a *CooldownError while the failed verifications by the
+// booker, or for the patient (none for an empty key), reach MaxFailures
+// within FailureWindow.
+func (s *Service) cooldown(ctx context.Context, b Booker, patient PatientKey, now time.Time) error {
+	byBooker, byPatient, err := s.Store.FailedVerifications(ctx, b, patient, now.Add(-s.Rules.FailureWindow))
 	if err != nil {
-		return Verification{}, fmt.Errorf("booking: failed verifications: %w", err)
+		return fmt.Errorf("booking: failed verifications: %w", err)
 	}
 	var until time.Time
 	for _, times := range [][]time.Time{byBooker, byPatient} {
@@ -437,9 +454,9 @@ func (s *Service) verification(ctx context.Context, l Lookup, action AuditAction
 	// FailureWindow old, even though the store still counts it then (since
 	// is inclusive).
 	if until.After(now) {
-		return Verification{}, &CooldownError{Until: until}
+		return &CooldownError{Until: until}
 	}
-	return v, nil
+	return nil
 }
 
 // Enquire returns the active booking that matches every part of l, or

@@ -256,7 +256,12 @@ func (t *turn) run() error {
 	switch {
 	case errors.As(err, &bad):
 		if fresh {
+			// A first message is greeted; only a refusal with a reason
+			// (not "unrecognised") is worth saying after the greeting.
 			t.say("welcome", nil)
+			if bad.key != "input.unknown" {
+				t.say(bad.key, bad.args)
+			}
 			return t.prompt()
 		}
 		return t.fail(bad)

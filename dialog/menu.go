@@ -43,18 +43,47 @@ func menuStep(name string, ask func(*turn) (Reply, error), note string) step {
 			choice{id: optEnquire, key: "opt.enquire"},
 			choice{id: optCancel, key: "opt.cancel"},
 		),
-		read: chosen(startFlow),
+		read: readMenu,
 		next: map[string]string{flowBook: flowBook, flowEnquire: flowEnquire, flowCancel: flowCancel},
 		ends: true,
 		note: note,
 	}
 }
 
-// startFlow opens the chosen flow with fresh answers.
-func startFlow(t *turn, c choice) string {
+// readMenu opens the chosen flow with fresh answers, unless what it needs
+// is known to be missing: then the booker is told at once, before typing
+// any of the patient's details.
+func readMenu(t *turn) (string, error) {
+	c, err := t.choose()
+	if err != nil {
+		return "", err
+	}
 	name := map[string]string{optBook: flowBook, optEnquire: flowEnquire, optCancel: flowCancel}[c.id]
+	if err := t.canStart(name); err != nil {
+		return "", err
+	}
 	t.s.Answers = Answers{Flow: name, FlowID: newFlowID()}
-	return name
+	return name, nil
+}
+
+// canStart refuses a flow that cannot succeed now: booking when neither
+// service has a place left, enquiring or cancelling while the booker is
+// cooling down after failed verifications.
+func (t *turn) canStart(flow string) error {
+	if flow == flowBook {
+		q, err := t.quota()
+		if err != nil {
+			return err
+		}
+		if !q.Clinic.Bookable() && !q.Video.Bookable() {
+			return refuse("service.none", nil)
+		}
+		return nil
+	}
+	if err := t.e.svc.BookerCooldown(t.ctx, t.booker); err != nil {
+		return t.refusal(err)
+	}
+	return nil
 }
 
 func languageChoices(*turn) ([]choice, error) {

@@ -145,6 +145,11 @@ func screenOf(res dialog.Result) screen {
 			sc.nonce = r.Nonce
 		}
 	}
+	// "No places in either service" comes with the menu it leaves the
+	// booker at, when they choose to book.
+	if slices.Contains(sc.keys, "service.none") {
+		sc.step = stQuotaFull
+	}
 	return sc
 }
 

@@ -239,7 +239,7 @@ func (p *telegramPath) screen(chat int64) screen {
 				sc.keys = append(sc.keys, s.key)
 			}
 		}
-		if sc.step = classify(sc, m.ContactButton != ""); sc.step != stUnknown {
+		if sc.step = classify(sc); sc.step != stUnknown {
 			return sc
 		}
 		// Not a prompt: the clinic's address sent as text after the
@@ -287,7 +287,7 @@ func longestPlain(raw string) string {
 
 // classify names the step of a screen read from Telegram, from its options
 // first and its text where options do not tell.
-func classify(sc screen, contact bool) step {
+func classify(sc screen) step {
 	hasKey := func(k string) bool {
 		for _, x := range sc.keys {
 			if x == k {
@@ -341,7 +341,7 @@ func classify(sc screen, contact bool) step {
 		return stEnquired
 	case hasKey("cancel.done"):
 		return stCancelled
-	case contact || hasKey("mobile.prompt"):
+	case hasKey("mobile.prompt"):
 		return stMobile
 	case hasKey("dob.prompt"):
 		return stDOB
