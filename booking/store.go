@@ -23,8 +23,8 @@ type Store interface {
 	// capacity, unless the capacity would fall below the places taken, which
 	// fails the whole call with a *ValidationError{Field: "capacity"}. A slot
 	// that Slot.Validate refuses fails the whole call with its errors.
-	// It returns how many slots were new.
-	SaveSlots(ctx context.Context, slots []Slot) (added int, err error)
+	// It counts the slots that were new, changed and already as given.
+	SaveSlots(ctx context.Context, slots []Slot) (SlotsSaved, error)
 	// Slot returns one slot, or ErrNotFound.
 	Slot(ctx context.Context, id SlotID) (Slot, error)
 	// Slots returns the slots that match q, ordered by start then ID.
@@ -157,4 +157,11 @@ type AuditRecord struct {
 	Booker    Booker
 	Patient   PatientKey
 	BookingID BookingID // zero when none
+}
+
+// SlotsSaved counts what one SaveSlots call did with each slot it was
+// given: inserted it, changed an existing slot's end or capacity, or found
+// the slot already as given.
+type SlotsSaved struct {
+	Added, Updated, Unchanged int
 }

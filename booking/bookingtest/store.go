@@ -105,19 +105,25 @@ func importBatch() []booking.Slot {
 
 func testSaveSlotsIdempotent(t *testing.T, f *fixture) {
 	batch := importBatch()
-	added, err := f.store.SaveSlots(f.ctx, batch)
-	if err != nil || added != len(batch) {
-		t.Fatalf("SaveSlots(first import) = %d, %v, want %d, nil", added, err, len(batch))
+	saved, err := f.store.SaveSlots(f.ctx, batch)
+	if want := (booking.SlotsSaved{Added: len(batch)}); err != nil || saved != want {
+		t.Fatalf("SaveSlots(first import) = %+v, %v, want %+v, nil", saved, err, want)
 	}
 	video := f.find(booking.ServiceVideo, "", at(0, 10, 0))
 	f.mustBook(patient(1), booker(1), video.ID)
 
+	// The same file again changes nothing, and says so.
+	saved, err = f.store.SaveSlots(f.ctx, batch)
+	if want := (booking.SlotsSaved{Unchanged: len(batch)}); err != nil || saved != want {
+		t.Fatalf("SaveSlots(identical re-import) = %+v, %v, want %+v, nil", saved, err, want)
+	}
+
 	// Re-import the same schedule with the video slot made longer and larger.
 	batch[2].End = at(0, 10, 30)
 	batch[2].Capacity = 5
-	added, err = f.store.SaveSlots(f.ctx, batch)
-	if err != nil || added != 0 {
-		t.Fatalf("SaveSlots(re-import) = %d, %v, want 0, nil", added, err)
+	saved, err = f.store.SaveSlots(f.ctx, batch)
+	if want := (booking.SlotsSaved{Updated: 1, Unchanged: len(batch) - 1}); err != nil || saved != want {
+		t.Fatalf("SaveSlots(re-import) = %+v, %v, want %+v, nil", saved, err, want)
 	}
 	all, err := f.store.Slots(f.ctx, booking.SlotQuery{})
 	if err != nil {
@@ -142,9 +148,9 @@ func testSaveSlotsCapacityBelowTaken(t *testing.T, f *fixture) {
 		{Service: booking.ServiceClinic, ClinicID: wanChai, Start: at(0, 10, 0), End: at(0, 10, 15), Capacity: 4},
 		{Service: booking.ServiceClinic, ClinicID: aberdeen, Start: at(0, 10, 0), End: at(0, 10, 20), Capacity: 1},
 	}
-	added, err := f.store.SaveSlots(f.ctx, batch)
+	saved, err := f.store.SaveSlots(f.ctx, batch)
 	if !isValidation(err, "capacity") {
-		t.Fatalf("SaveSlots(capacity 1 below 2 taken) = %d, %v, want a *ValidationError for capacity", added, err)
+		t.Fatalf("SaveSlots(capacity 1 below 2 taken) = %+v, %v, want a *ValidationError for capacity", saved, err)
 	}
 	if got := f.reload(sl); got.Capacity != 3 || got.Taken != 2 || !got.End.Equal(sl.End) {
 		t.Errorf("slot after refused import = %+v, want unchanged %+v", got, sl)
@@ -155,8 +161,8 @@ func testSaveSlotsCapacityBelowTaken(t *testing.T, f *fixture) {
 
 	// Down to exactly the places taken is fine.
 	batch[1].Capacity = 2
-	if added, err := f.store.SaveSlots(f.ctx, batch); err != nil || added != 1 {
-		t.Errorf("SaveSlots(capacity = taken) = %d, %v, want 1, nil", added, err)
+	if saved, err := f.store.SaveSlots(f.ctx, batch); err != nil || saved != (booking.SlotsSaved{Added: 1, Updated: 1}) {
+		t.Errorf("SaveSlots(capacity = taken) = %+v, %v, want 1 added, 1 updated", saved, err)
 	}
 	if got := f.reload(sl); got.Capacity != 2 || got.Taken != 2 || got.Remaining() != 0 {
 		t.Errorf("slot with capacity lowered to taken = %+v", got)

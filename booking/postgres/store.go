@@ -36,29 +36,35 @@ func (s *Store) Clinics(ctx context.Context) (_ []booking.Clinic, err error) {
 }
 
 // SaveSlots inserts slots, or updates the end and capacity of those that
-// exist, all or none; it returns how many were new.
-func (s *Store) SaveSlots(ctx context.Context, slots []booking.Slot) (_ int, err error) {
+// exist, all or none, and counts what it did. A slot already as given is
+// not written: the conflict's WHERE leaves it, and it returns no row.
+func (s *Store) SaveSlots(ctx context.Context, slots []booking.Slot) (_ booking.SlotsSaved, err error) {
 	defer wrap(&err, "save slots")
 	if err := sqlstore.CheckSlots(slots); err != nil {
-		return 0, err
+		return booking.SlotsSaved{}, err
 	}
-	var added int
+	var saved booking.SlotsSaved
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		added = 0
+		saved = booking.SlotsSaved{}
 		batch := &pgx.Batch{}
 		for _, sl := range slots {
 			batch.Queue(`INSERT INTO slots (service, clinic_id, start_at, end_at, capacity)
 				VALUES ($1, NULLIF($2, ''), $3, $4, $5)
 				ON CONFLICT (service, (coalesce(clinic_id, '')), start_at)
 				DO UPDATE SET end_at = EXCLUDED.end_at, capacity = EXCLUDED.capacity
+				WHERE (slots.end_at, slots.capacity) IS DISTINCT FROM (EXCLUDED.end_at, EXCLUDED.capacity)
 				RETURNING xmax = 0`,
 				sl.Service, sl.ClinicID, ts(sl.Start), ts(sl.End), sl.Capacity).QueryRow(func(row pgx.Row) error {
 				var inserted bool
-				if err := row.Scan(&inserted); err != nil {
+				switch err := row.Scan(&inserted); {
+				case errors.Is(err, pgx.ErrNoRows):
+					saved.Unchanged++
+				case err != nil:
 					return err
-				}
-				if inserted {
-					added++
+				case inserted:
+					saved.Added++
+				default:
+					saved.Updated++
 				}
 				return nil
 			})
@@ -66,9 +72,9 @@ func (s *Store) SaveSlots(ctx context.Context, slots []booking.Slot) (_ int, err
 		return tx.SendBatch(ctx, batch).Close()
 	})
 	if err != nil {
-		return 0, err
+		return booking.SlotsSaved{}, err
 	}
-	return added, nil
+	return saved, nil
 }
 
 // Slot returns one slot, or booking.ErrNotFound.

@@ -40,19 +40,19 @@ func (s *Store) Clinics(ctx context.Context) ([]booking.Clinic, error) {
 }
 
 // SaveSlots inserts slots, or updates the end and capacity of those that
-// exist, all or none; it returns how many were new.
-func (s *Store) SaveSlots(ctx context.Context, slots []booking.Slot) (int, error) {
+// exist, all or none, and counts what it did.
+func (s *Store) SaveSlots(ctx context.Context, slots []booking.Slot) (booking.SlotsSaved, error) {
 	if err := sqlstore.CheckSlots(slots); err != nil {
-		return 0, err
+		return booking.SlotsSaved{}, err
 	}
-	var added int
+	var saved booking.SlotsSaved
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		added = 0
+		saved = booking.SlotsSaved{}
 		for _, sl := range slots {
-			var id, taken int64
-			err := tx.QueryRowContext(ctx, `SELECT id, taken FROM slots
+			var id, taken, end, capacity int64
+			err := tx.QueryRowContext(ctx, `SELECT id, taken, end_at, capacity FROM slots
 				WHERE service = ? AND coalesce(clinic_id, '') = ? AND start_at = ?`,
-				sl.Service, sl.ClinicID, micro(sl.Start)).Scan(&id, &taken)
+				sl.Service, sl.ClinicID, micro(sl.Start)).Scan(&id, &taken, &end, &capacity)
 			switch {
 			case errors.Is(err, sql.ErrNoRows):
 				if _, err := tx.ExecContext(ctx, `INSERT INTO slots (service, clinic_id, start_at, end_at, capacity)
@@ -63,24 +63,27 @@ func (s *Store) SaveSlots(ctx context.Context, slots []booking.Slot) (int, error
 					}
 					return err
 				}
-				added++
+				saved.Added++
 			case err != nil:
 				return err
 			case int64(sl.Capacity) < taken:
 				return &booking.ValidationError{Field: "capacity", Reason: booking.ReasonImpossible}
+			case end == micro(sl.End) && capacity == int64(sl.Capacity):
+				saved.Unchanged++
 			default:
 				if _, err := tx.ExecContext(ctx, `UPDATE slots SET end_at = ?, capacity = ? WHERE id = ?`,
 					micro(sl.End), sl.Capacity, id); err != nil {
 					return err
 				}
+				saved.Updated++
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: save slots: %w", translate(err))
+		return booking.SlotsSaved{}, fmt.Errorf("sqlite: save slots: %w", translate(err))
 	}
-	return added, nil
+	return saved, nil
 }
 
 // Slot returns one slot, or booking.ErrNotFound.

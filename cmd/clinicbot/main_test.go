@@ -301,7 +301,7 @@ func TestConfigErrors(t *testing.T) {
 
 // TestScheduleImport: a file with bad rows is refused with their line
 // numbers and nothing is imported; a good file is imported, and importing
-// it again adds nothing.
+// it again adds nothing and says the slots are unchanged.
 func TestScheduleImport(t *testing.T) {
 	t.Parallel()
 	be := sqliteBackend(t)
@@ -375,9 +375,12 @@ func TestScheduleImport(t *testing.T) {
 		good := write("good.csv", "service,clinic,date,start,end,capacity\n"+
 			"clinic,wan-tsui,"+day+",09:00,09:15,4\n"+
 			"video,,"+day+",09:00,09:15,2\n")
-		for i, want := range []string{"2 new", "0 new"} {
+		for i, want := range []string{
+			"imported 2 slot(s): 2 new, 0 updated, 0 unchanged\n",
+			"imported 2 slot(s): 0 new, 0 updated, 2 unchanged\n",
+		} {
 			r := runBin(t, be.env, "", "schedule", "import", good)
-			if r.code != 0 || !strings.Contains(r.stdout, want) {
+			if r.code != 0 || r.stdout != want {
 				t.Errorf("import %d: exit %d, stdout %q, want %q; stderr %s", i+1, r.code, r.stdout, want, r.stderr)
 			}
 		}

@@ -132,7 +132,7 @@ func (e *env) importSchedule(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	added, err := c.store.SaveSlots(ctx, slots)
+	saved, err := c.store.SaveSlots(ctx, slots)
 	if err != nil {
 		var ve *booking.ValidationError
 		if errors.As(err, &ve) && ve.Field == "capacity" {
@@ -140,7 +140,7 @@ func (e *env) importSchedule(ctx context.Context, args []string) error {
 		}
 		return fmt.Errorf("nothing imported: %w", err)
 	}
-	fmt.Fprintf(e.stdout, "imported %d slot(s): %d new, %d updated\n", len(slots), added, len(slots)-added)
+	fmt.Fprintf(e.stdout, "imported %d slot(s): %d new, %d updated, %d unchanged\n", len(slots), saved.Added, saved.Updated, saved.Unchanged)
 	return nil
 }
 

@@ -75,9 +75,9 @@ func fillSchedule(ctx context.Context, store booking.Store, now time.Time, days 
 	if len(missing) == 0 {
 		return 0, nil
 	}
-	added, err := store.SaveSlots(ctx, missing)
+	saved, err := store.SaveSlots(ctx, missing)
 	if err != nil {
 		return 0, fmt.Errorf("save slots: %w", err)
 	}
-	return added, nil
+	return saved.Added, nil
 }
