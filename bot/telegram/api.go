@@ -123,6 +123,7 @@ func (b *Bot) do(ctx context.Context, method string, fn func(api *tgbotapi.BotAP
 			wait = time.Second
 		}
 		b.log.WarnContext(ctx, "rate limited by telegram", "method", method, "retry_after", wait)
+		b.limiter.pause(wait)
 		if err := b.sleep(ctx, wait); err != nil {
 			return nil, fmt.Errorf("telegram: %s: waiting %v after 429: %w", method, wait, err)
 		}

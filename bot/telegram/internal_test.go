@@ -136,6 +136,27 @@ func TestLimiter(t *testing.T) {
 	}
 }
 
+// TestLimiterPause: a 429's retry_after holds back every chat, not only the
+// one whose call got it, and a shorter pause does not end a longer one.
+func TestLimiterPause(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := start
+	l := newLimiter(func() time.Time { return now }, 1, 3, 25, 25)
+	l.pause(5 * time.Second)
+	l.pause(time.Second)
+	if d := l.reserve(7); d != 5*time.Second {
+		t.Errorf("reserve(another chat) during the pause = %v, want 5s", d)
+	}
+	now = start.Add(2 * time.Second)
+	if d := l.reserve(8); d != 3*time.Second {
+		t.Errorf("reserve 2s into the pause = %v, want 3s", d)
+	}
+	now = start.Add(5 * time.Second)
+	if d := l.reserve(9); d != 0 {
+		t.Errorf("reserve when the pause is over = %v, want 0", d)
+	}
+}
+
 func TestLimiterForgetsIdleChats(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	l := newLimiter(func() time.Time { return now }, 1, 3, 1e6, 1e6)

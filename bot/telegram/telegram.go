@@ -1,10 +1,12 @@
 package telegram
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -62,6 +64,13 @@ type Options struct {
 	UpdateTimeout time.Duration
 	// MaxInFlight bounds the updates Poll handles at once; zero means 64.
 	MaxInFlight int
+	// Rate is how many messages a second the bot sends overall; zero means
+	// DefaultRate. Telegram allows about 30, more for paid broadcasts.
+	Rate float64
+	// ChatRate is how many messages a second the bot sends to one chat,
+	// with bursts of three times that (at least 1); zero means
+	// DefaultChatRate.
+	ChatRate float64
 }
 
 // Bot is a Telegram adapter. Its methods are safe for concurrent use.
@@ -79,13 +88,11 @@ type Bot struct {
 	limiter       *limiter
 }
 
-// Rate limits below Telegram's: about one message a second in one chat
-// (short bursts allowed) and 30 a second overall.
+// The default rate limits, below Telegram's: about one message a second in
+// one chat (short bursts allowed) and 30 a second overall.
 const (
-	chatRate    = 1.0
-	chatBurst   = 3
-	globalRate  = 25.0
-	globalBurst = 25
+	DefaultRate     = 25.0
+	DefaultChatRate = 1.0
 )
 
 // New returns a Bot. It makes no request; Check verifies the token.
@@ -103,6 +110,9 @@ func New(opts Options) (*Bot, error) {
 	}
 	if strings.Count(endpoint, "%s") != 2 {
 		errs = append(errs, fmt.Errorf("endpoint %q: want two %%s (token, method)", endpoint))
+	}
+	if opts.Rate < 0 || opts.ChatRate < 0 {
+		errs = append(errs, fmt.Errorf("rates %v overall, %v a chat: want positive, or zero for the default", opts.Rate, opts.ChatRate))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("telegram: options: %w", err)
@@ -142,7 +152,8 @@ func New(opts Options) (*Bot, error) {
 	if now == nil {
 		now = time.Now
 	}
-	b.limiter = newLimiter(now, chatRate, chatBurst, globalRate, globalBurst)
+	all, chat := cmp.Or(opts.Rate, DefaultRate), cmp.Or(opts.ChatRate, DefaultChatRate)
+	b.limiter = newLimiter(now, chat, max(1, math.Ceil(3*chat)), all, max(1, math.Ceil(all)))
 	return b, nil
 }
 

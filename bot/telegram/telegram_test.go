@@ -606,6 +606,29 @@ func TestRateLimitedRetried(t *testing.T) {
 	}
 }
 
+// TestRateLimitedPausesEveryChat: after a 429, a message to another chat
+// waits out the same retry_after instead of running into the limit again.
+func TestRateLimitedPausesEveryChat(t *testing.T) {
+	t.Parallel()
+	h := handlerFunc(func(ctx context.Context, u bot.Update) (dialog.Result, error) {
+		return dialog.Result{Replies: []dialog.Reply{reply("ok")}}, nil
+	})
+	f := newFixture(t, h, false)
+	f.srv.FailNext("sendMessage", http.StatusTooManyRequests, 60)
+	f.srv.SendText(13, "x")
+	f.poll(t)
+	f.srv.WaitFor(t, "chat 13's reply", func() bool { return len(f.srv.LastMessages(13)) == 1 })
+	before := len(f.sleeps.all())
+	f.srv.SendText(14, "y")
+	f.srv.WaitFor(t, "chat 14's reply", func() bool { return len(f.srv.LastMessages(14)) == 1 })
+	// The sleeps are recorded, not slept, so the pause of 60 s is still on
+	// when chat 14's reply reserves its turn.
+	after := f.sleeps.all()[before:]
+	if len(after) != 1 || after[0] < 50*time.Second || after[0] > time.Minute {
+		t.Errorf("sleeps before chat 14's reply = %v, want one wait of almost 60s", after)
+	}
+}
+
 func TestBlockedBookerForgotten(t *testing.T) {
 	t.Parallel()
 	h := handlerFunc(func(ctx context.Context, u bot.Update) (dialog.Result, error) {

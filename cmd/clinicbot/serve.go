@@ -177,6 +177,8 @@ func (e *env) serve(ctx context.Context, args []string) error {
 			Forgetter:     a.router,
 			Logger:        log,
 			UpdateTimeout: e.cfg.UpdateTimeout,
+			Rate:          e.cfg.TelegramRate,
+			ChatRate:      e.cfg.TelegramChatRate,
 		})
 		if err != nil {
 			return err

@@ -33,10 +33,12 @@ type Config struct {
 	DataKey     Secret    `env:"CLINICBOT_DATA_KEY"`
 
 	// Telegram.
-	TelegramToken         Secret `env:"TELEGRAM_BOT_TOKEN"`
-	TelegramAPIEndpoint   string `env:"TELEGRAM_API_ENDPOINT"`
-	TelegramWebhookURL    string `env:"TELEGRAM_WEBHOOK_URL"`
-	TelegramWebhookSecret Secret `env:"TELEGRAM_WEBHOOK_SECRET"`
+	TelegramToken         Secret  `env:"TELEGRAM_BOT_TOKEN"`
+	TelegramAPIEndpoint   string  `env:"TELEGRAM_API_ENDPOINT"`
+	TelegramWebhookURL    string  `env:"TELEGRAM_WEBHOOK_URL"`
+	TelegramWebhookSecret Secret  `env:"TELEGRAM_WEBHOOK_SECRET"`
+	TelegramRate          float64 `env:"TELEGRAM_RATE" envDefault:"25"`
+	TelegramChatRate      float64 `env:"TELEGRAM_CHAT_RATE" envDefault:"1"`
 
 	// WhatsApp.
 	WhatsAppEnabled bool      `env:"WHATSAPP_ENABLED" envDefault:"false"`
@@ -145,6 +147,13 @@ func (c *Config) check() []string {
 	}
 	if c.TelegramWebhookSecret != "" && !webhookSecretRE.MatchString(c.TelegramWebhookSecret.Reveal()) {
 		add("TELEGRAM_WEBHOOK_SECRET: want 1-256 characters of A-Z, a-z, 0-9, _ and -")
+	}
+	// Telegram's own ceiling is 1,000 messages a second with paid broadcasts.
+	if c.TelegramRate <= 0 || c.TelegramRate > 1000 {
+		add("TELEGRAM_RATE: want messages a second overall, more than 0 and at most 1000")
+	}
+	if c.TelegramChatRate <= 0 || c.TelegramChatRate > max(c.TelegramRate, 0) {
+		add("TELEGRAM_CHAT_RATE: want messages a second to one chat, more than 0 and at most TELEGRAM_RATE")
 	}
 	if c.WhatsAppStore != "" {
 		if _, _, err := c.whatsAppStore(); err != nil {

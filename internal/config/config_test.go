@@ -33,6 +33,8 @@ func TestLoadDefaults(t *testing.T) {
 		SessionTTL:        15 * time.Minute,
 		UpdateTimeout:     30 * time.Second,
 		ShutdownTimeout:   20 * time.Second,
+		TelegramRate:      25,
+		TelegramChatRate:  1,
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("Load(nil) (-want +got):\n%s", diff)
@@ -58,9 +60,14 @@ func TestLoadProduction(t *testing.T) {
 		"CLINICBOT_RETENTION=30d",
 		"CLINICBOT_DATA_DIR=/data",
 		"LOG_LEVEL=debug",
+		"TELEGRAM_RATE=1000",
+		"TELEGRAM_CHAT_RATE=2.5",
 	})
 	if err != nil {
 		t.Fatalf("Load = %v", err)
+	}
+	if c.TelegramRate != 1000 || c.TelegramChatRate != 2.5 {
+		t.Errorf("TelegramRate, TelegramChatRate = %v, %v; want 1000, 2.5", c.TelegramRate, c.TelegramChatRate)
 	}
 	if !c.Postgres() || !c.Webhook() || !c.WhatsAppEnabled {
 		t.Errorf("Postgres, Webhook, WhatsAppEnabled = %v, %v, %v; want all true", c.Postgres(), c.Webhook(), c.WhatsAppEnabled)
@@ -96,6 +103,8 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 		"LOG_FORMAT=xml",
 		"CLINICBOT_LANG=fr",
 		"CLINICBOT_SESSION_TTL=-1s",
+		"TELEGRAM_RATE=1001",   // above paid broadcasts' 1,000
+		"TELEGRAM_CHAT_RATE=0", // must be positive
 	})
 	var ce *Error
 	if !errors.As(err, &ce) {
@@ -105,6 +114,7 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 		"DATABASE_URL", "CLINICBOT_DATA_KEY", "REDIS_URL", "CLINICBOT_RETENTION", "CLINICBOT_BOOKING_WINDOW_DAYS",
 		"WHATSAPP_ENABLED", "TELEGRAM_WEBHOOK_URL: set TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET",
 		"TELEGRAM_API_ENDPOINT", "HTTP_ADDR", "LOG_LEVEL", "LOG_FORMAT", "CLINICBOT_LANG", "CLINICBOT_SESSION_TTL",
+		"TELEGRAM_RATE", "TELEGRAM_CHAT_RATE",
 	}
 	for _, v := range wantVars {
 		if !strings.Contains(err.Error(), v) {
