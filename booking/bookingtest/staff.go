@@ -78,7 +78,7 @@ func testStaffAccounts(t *testing.T, f *fixture) {
 	if diff := cmp.Diff([]booking.StaffAccount{admin, nurse}, got); diff != "" {
 		t.Errorf("StaffAccounts mismatch (-want +got):\n%s", diff)
 	}
-	if a, err := ss.StaffAccount(f.ctx, "admin"); err != nil || !a.Admin() || a.Sees("") != true {
+	if a, err := ss.StaffAccount(f.ctx, "admin"); err != nil || !a.Admin() || !a.Sees("") {
 		t.Errorf("StaffAccount(admin) = %+v, %v; want an admin", a, err)
 	}
 	if _, err := ss.StaffAccount(f.ctx, "nobody"); !errors.Is(err, booking.ErrNotFound) {
