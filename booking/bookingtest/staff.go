@@ -25,6 +25,7 @@ var staffCases = []testCase{
 	{"CloseAndReopenSlot", testCloseSlot},
 	{"CloseSlotRefusals", testCloseSlotRefusals},
 	{"StaffCancel", testStaffCancel},
+	{"SaveSlotsKeepsClosedSlotsClosed", testSaveSlotsKeepsClosed},
 }
 
 // staffStore is the fixture's store as a StaffStore; every store is one.
@@ -282,5 +283,28 @@ func testStaffCancel(t *testing.T, f *fixture) {
 		ClinicID: aberdeen, SlotID: sl.ID, BookingID: b.ID, Detail: "patient phoned"}
 	if diff := cmp.Diff(want, rs[0]); diff != "" {
 		t.Errorf("staff audit record mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func testSaveSlotsKeepsClosed(t *testing.T, f *fixture) {
+	ss := f.staffStore()
+	sl := f.slot(booking.ServiceClinic, aberdeen, at(0, 10, 0), 3)
+	admin := booking.StaffActor{Name: "admin"}
+	if _, err := ss.CloseSlot(f.ctx, booking.SlotChange{Actor: admin, SlotID: sl.ID, Reason: "r", At: start}); err != nil {
+		t.Fatalf("CloseSlot: %v", err)
+	}
+	// The schedule is imported again, with a new capacity.
+	f.slot(booking.ServiceClinic, aberdeen, at(0, 10, 0), 5)
+	if got := f.reload(sl); got.Capacity != 0 {
+		t.Errorf("closed slot's capacity after an import = %d, want 0 (still closed)", got.Capacity)
+	}
+	if _, err := f.book(patient(1), booker(1), sl.ID); !errors.Is(err, booking.ErrSlotTaken) {
+		t.Errorf("Book(closed slot after an import) = %v, want ErrSlotTaken", err)
+	}
+	if err := ss.ReopenSlot(f.ctx, booking.SlotChange{Actor: admin, SlotID: sl.ID, At: start}); err != nil {
+		t.Fatalf("ReopenSlot: %v", err)
+	}
+	if got := f.reload(sl); got.Capacity != 5 {
+		t.Errorf("reopened capacity = %d, want 5 (the imported one)", got.Capacity)
 	}
 }

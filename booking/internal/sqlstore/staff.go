@@ -325,3 +325,17 @@ func StaffAudit(ctx context.Context, db DB, since time.Time) ([]booking.StaffAud
 		return r, err
 	})
 }
+
+// KeepClosed is the last step of SaveSlots: a closed slot that an import
+// has just given a capacity keeps it aside, in its closure, for when it is
+// reopened, and stays closed (its capacity what is taken).
+func KeepClosed(ctx context.Context, db DB) error {
+	if _, err := db.Exec(ctx, `UPDATE slot_closures
+		SET capacity = (SELECT s.capacity FROM slots s WHERE s.id = slot_closures.slot_id)
+		WHERE slot_id IN (SELECT id FROM slots WHERE capacity <> taken)`); err != nil {
+		return err
+	}
+	_, err := db.Exec(ctx, `UPDATE slots SET capacity = taken
+		WHERE capacity <> taken AND id IN (SELECT slot_id FROM slot_closures)`)
+	return err
+}
