@@ -6,8 +6,14 @@ import (
 	"time"
 )
 
-// ErrNotPermitted: a staff member acted on a clinic that is not theirs.
-var ErrNotPermitted = errors.New("not permitted")
+// Staff console outcomes.
+var (
+	// ErrNotPermitted: a staff member acted on a clinic that is not theirs.
+	ErrNotPermitted = errors.New("not permitted")
+	// ErrAppointmentNotStarted: attendance cannot be marked before the
+	// appointment's start.
+	ErrAppointmentNotStarted = errors.New("appointment not started")
+)
 
 // StaffStore keeps the clinic staff console's accounts, sessions and audit
 // trail, and makes the changes staff make to slots and bookings. Each
@@ -59,6 +65,14 @@ type StaffStore interface {
 	StaffCancel(ctx context.Context, c BookingChange) (Booking, error)
 	// StaffBooking returns one booking, or ErrNotFound.
 	StaffBooking(ctx context.Context, id BookingID) (Booking, error)
+	// MarkAttendance records whether the patient of a booking came, or
+	// corrects the mark. The slot must have started by m.At and the booking
+	// must not be cancelled; otherwise it fails with ErrAppointmentNotStarted
+	// or ErrNotFound.
+	MarkAttendance(ctx context.Context, m AttendanceMark) error
+	// Attendance returns the marks of the bookings whose slot starts in
+	// [from, to).
+	Attendance(ctx context.Context, from, to time.Time) ([]AttendanceMark, error)
 
 	// RecordStaffAudit records what a staff member did that no other
 	// StaffStore method records (an upload, an account change by the CLI).
@@ -119,6 +133,26 @@ type BookingChange struct {
 	At        time.Time
 }
 
+// Attendance is whether a patient came to their appointment.
+type Attendance string
+
+// Attendance marks.
+const (
+	Attended Attendance = "attended"
+	NoShow   Attendance = "no_show"
+)
+
+// Valid reports whether a is a known mark.
+func (a Attendance) Valid() bool { return a == Attended || a == NoShow }
+
+// AttendanceMark is a staff member's mark on one booking.
+type AttendanceMark struct {
+	Actor     StaffActor // Actor.Name only, when read back
+	BookingID BookingID
+	Mark      Attendance
+	At        time.Time
+}
+
 // SlotClosure says why and by whom a slot is closed, and the capacity it
 // had (and gets back when reopened).
 type SlotClosure struct {
@@ -141,6 +175,7 @@ const (
 	StaffAuditReopenSlot    StaffAuditAction = "reopen_slot"
 	StaffAuditCancelBooking StaffAuditAction = "cancel_booking"
 	StaffAuditImport        StaffAuditAction = "import_schedule"
+	StaffAuditAttendance    StaffAuditAction = "mark_attendance"
 	StaffAuditAddAccount    StaffAuditAction = "add_account"
 	StaffAuditRemoveAccount StaffAuditAction = "remove_account"
 )

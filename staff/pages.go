@@ -166,6 +166,11 @@ type (
 		Document  string
 		Status    string
 		Active    bool
+		// Attendance is the mark's text, empty when unmarked; Markable
+		// says whether it may be marked (the slot started, not cancelled).
+		Attendance string
+		Mark       booking.Attendance
+		Markable   bool
 	}
 )
 
@@ -193,6 +198,15 @@ func (s *Server) dayPage(w http.ResponseWriter, r *http.Request, q *request) {
 	for i := range closures {
 		closed[closures[i].SlotID] = &closures[i]
 	}
+	marks, err := s.opts.Staff.Attendance(ctx, from, to)
+	if err != nil {
+		s.storeFailure(w, r, q, "day", err)
+		return
+	}
+	marked := make(map[booking.BookingID]booking.Attendance, len(marks))
+	for _, m := range marks {
+		marked[m.BookingID] = m.Mark
+	}
 	now := s.opts.Now()
 	d := dayData{
 		Date: day.Format(time.DateOnly), Prev: day.AddDate(0, 0, -1).Format(time.DateOnly),
@@ -211,11 +225,17 @@ func (s *Server) dayPage(w http.ResponseWriter, r *http.Request, q *request) {
 		}
 		bySlot := make(map[booking.SlotID][]bookingView)
 		for _, b := range bookings {
-			bySlot[b.Slot.ID] = append(bySlot[b.Slot.ID], bookingView{
+			bv := bookingView{
 				ID: b.ID, Reference: b.Reference, Patient: b.PatientMasked,
 				Document: text(q.lang, "doc."+string(b.DocumentType)),
 				Status:   text(q.lang, "status."+string(b.Status)), Active: b.Status == booking.StatusActive,
-			})
+				Mark:     marked[b.ID],
+				Markable: b.Status != booking.StatusCancelled && !b.Slot.Start.After(now),
+			}
+			if bv.Mark != "" {
+				bv.Attendance = text(q.lang, "attendance."+string(bv.Mark))
+			}
+			bySlot[b.Slot.ID] = append(bySlot[b.Slot.ID], bv)
 		}
 		pv := placeView{place: pl}
 		for _, sl := range slots {
@@ -392,6 +412,23 @@ func (s *Server) cancelBooking(w http.ResponseWriter, r *http.Request, q *reques
 	}
 	p.Data = d
 	s.render(w, http.StatusOK, "result", p)
+}
+
+// markAttendance records whether a booking's patient came, and goes back
+// to the day.
+func (s *Server) markAttendance(w http.ResponseWriter, r *http.Request, q *request) {
+	id, ok := pathID(r)
+	mark := booking.Attendance(r.PostFormValue("mark"))
+	if !ok || !mark.Valid() {
+		s.fail(w, r, q.lang, q, http.StatusBadRequest, "error.bad_request")
+		return
+	}
+	if err := s.opts.Staff.MarkAttendance(r.Context(), booking.AttendanceMark{Actor: q.actor(), BookingID: booking.BookingID(id),
+		Mark: mark, At: s.opts.Now()}); err != nil {
+		s.storeFailure(w, r, q, "mark_attendance", err)
+		return
+	}
+	http.Redirect(w, r, backTo(r)+fmt.Sprintf("#booking-%d", id), http.StatusSeeOther)
 }
 
 // quotaDays is how many days the quota view shows.

@@ -132,6 +132,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /staff/slots/{id}/reopen", s.signedIn(s.reopenSlot))
 	s.mux.HandleFunc("POST /staff/day/close", s.signedIn(s.closeDay))
 	s.mux.HandleFunc("POST /staff/bookings/{id}/cancel", s.signedIn(s.cancelBooking))
+	s.mux.HandleFunc("POST /staff/bookings/{id}/attendance", s.signedIn(s.markAttendance))
 	s.mux.HandleFunc("GET /staff/quota", s.signedIn(s.quotaPage))
 	s.mux.HandleFunc("GET /staff/schedule", s.signedIn(s.schedulePage))
 	s.mux.HandleFunc("POST /staff/schedule", s.signedIn(s.uploadSchedule))
@@ -355,6 +356,8 @@ func (s *Server) storeFailure(w http.ResponseWriter, r *http.Request, q *request
 		s.fail(w, r, q.lang, q, http.StatusNotFound, "error.not_found")
 	case errors.Is(err, booking.ErrAppointmentStarted):
 		s.fail(w, r, q.lang, q, http.StatusConflict, "error.started")
+	case errors.Is(err, booking.ErrAppointmentNotStarted):
+		s.fail(w, r, q.lang, q, http.StatusConflict, "error.not_started")
 	default:
 		s.log.Error("staff action failed", "staff", q.account.Name, "action", what, "error", err)
 		s.fail(w, r, q.lang, q, http.StatusInternalServerError, "error.internal")

@@ -651,3 +651,36 @@ func TestPassword(t *testing.T) {
 		t.Errorf("NewPassword = %q, %q; want two different 20-character passwords", a, b)
 	}
 }
+
+func TestAttendance(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	nurse := f.signedIn("nurse-a")
+	path := fmt.Sprintf("/staff/bookings/%d/attendance", f.bookingA.ID)
+	if rec := nurse.post(path, url.Values{"mark": {"attended"}}); rec.Code != http.StatusConflict {
+		t.Errorf("mark before the slot starts = %d, want 409", rec.Code)
+	}
+	if strings.Contains(nurse.get("/staff/day").Body.String(), path) {
+		t.Errorf("day page offers attendance marks before the slot starts")
+	}
+	f.clock.Advance(time.Hour + 5*time.Minute) // 10:05, the 10:00 slot has started
+	if rec := nurse.post(fmt.Sprintf("/staff/bookings/%d/attendance", f.bookingB.ID), url.Values{"mark": {"attended"}}); rec.Code != http.StatusForbidden {
+		t.Errorf("mark another clinic's booking = %d, want 403", rec.Code)
+	}
+	if rec := nurse.post(path, url.Values{"mark": {"maybe"}}); rec.Code != http.StatusBadRequest {
+		t.Errorf("mark maybe = %d, want 400", rec.Code)
+	}
+	rec := nurse.post(path, url.Values{"mark": {"no_show"}, "date": {"2025-03-10"}})
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("mark no-show = %d, want 303", rec.Code)
+	}
+	back, _, _ := strings.Cut(rec.Header().Get("Location"), "#") // a browser keeps the fragment to itself
+	body := nurse.get(back).Body.String()
+	if !strings.Contains(body, `value="no_show" aria-pressed="true"`) || !strings.Contains(body, text(locales.ZhHK, "attendance.no_show")) {
+		t.Errorf("day page does not show the no-show mark")
+	}
+	marks, err := f.store.Attendance(f.ctx, testNow, testNow.Add(24*time.Hour))
+	if err != nil || len(marks) != 1 || marks[0].Mark != booking.NoShow || marks[0].Actor.Name != "nurse-a" {
+		t.Errorf("Attendance = %+v, %v; want nurse-a's no-show", marks, err)
+	}
+}

@@ -26,6 +26,7 @@ var staffCases = []testCase{
 	{"CloseSlotRefusals", testCloseSlotRefusals},
 	{"StaffCancel", testStaffCancel},
 	{"SaveSlotsKeepsClosedSlotsClosed", testSaveSlotsKeepsClosed},
+	{"MarkAttendance", testMarkAttendance},
 }
 
 // staffStore is the fixture's store as a StaffStore; every store is one.
@@ -306,5 +307,53 @@ func testSaveSlotsKeepsClosed(t *testing.T, f *fixture) {
 	}
 	if got := f.reload(sl); got.Capacity != 5 {
 		t.Errorf("reopened capacity = %d, want 5 (the imported one)", got.Capacity)
+	}
+}
+
+func testMarkAttendance(t *testing.T, f *fixture) {
+	ss := f.staffStore()
+	sl := f.slot(booking.ServiceClinic, aberdeen, at(0, 10, 0), 3)
+	came := f.mustBook(patient(1), booker(1), sl.ID)
+	cancelled := f.mustBook(patient(2), booker(2), sl.ID)
+	if _, err := ss.StaffCancel(f.ctx, booking.BookingChange{Actor: booking.StaffActor{Name: "admin"}, BookingID: cancelled.ID, Reason: "r", At: start}); err != nil {
+		t.Fatalf("StaffCancel: %v", err)
+	}
+	nurse := booking.StaffActor{Name: "nurse", ClinicID: aberdeen}
+	mark := func(actor booking.StaffActor, id booking.BookingID, m booking.Attendance, when time.Time) error {
+		return ss.MarkAttendance(f.ctx, booking.AttendanceMark{Actor: actor, BookingID: id, Mark: m, At: when})
+	}
+	for _, tt := range []struct {
+		name  string
+		actor booking.StaffActor
+		id    booking.BookingID
+		mark  booking.Attendance
+		at    time.Time
+		want  error
+	}{
+		{"BeforeTheStart", nurse, came.ID, booking.Attended, at(0, 9, 59), booking.ErrAppointmentNotStarted},
+		{"AnotherClinic", booking.StaffActor{Name: "x", ClinicID: wanChai}, came.ID, booking.Attended, at(0, 10, 5), booking.ErrNotPermitted},
+		{"Cancelled", nurse, cancelled.ID, booking.NoShow, at(0, 10, 5), booking.ErrNotFound},
+		{"NoSuchBooking", nurse, 999999, booking.NoShow, at(0, 10, 5), booking.ErrNotFound},
+	} {
+		if err := mark(tt.actor, tt.id, tt.mark, tt.at); !errors.Is(err, tt.want) {
+			t.Errorf("%s: MarkAttendance = %v, want %v", tt.name, err, tt.want)
+		}
+	}
+	if err := mark(nurse, came.ID, "maybe", at(0, 10, 5)); !isValidation(err, "attendance") {
+		t.Errorf("MarkAttendance(maybe) = %v, want a ValidationError for attendance", err)
+	}
+	if err := mark(nurse, came.ID, booking.NoShow, at(0, 10, 5)); err != nil {
+		t.Fatalf("MarkAttendance(no-show): %v", err)
+	}
+	if err := mark(nurse, came.ID, booking.Attended, at(0, 10, 10)); err != nil {
+		t.Fatalf("MarkAttendance(attended, a correction): %v", err)
+	}
+	got, err := ss.Attendance(f.ctx, at(0, 0, 0), at(1, 0, 0))
+	want := []booking.AttendanceMark{{Actor: booking.StaffActor{Name: "nurse"}, BookingID: came.ID, Mark: booking.Attended, At: at(0, 10, 10)}}
+	if diff := cmp.Diff(want, got); err != nil || diff != "" {
+		t.Errorf("Attendance = %v (-want +got):\n%s", err, diff)
+	}
+	if got, err := ss.Attendance(f.ctx, at(1, 0, 0), at(2, 0, 0)); err != nil || len(got) != 0 {
+		t.Errorf("Attendance(the next day) = %v, %v; want none", got, err)
 	}
 }

@@ -121,6 +121,20 @@ func (s *Store) StaffBooking(ctx context.Context, id booking.BookingID) (_ booki
 	return sqlstore.StaffBooking(ctx, s.pooled, id)
 }
 
+// MarkAttendance records whether the patient of a booking came.
+func (s *Store) MarkAttendance(ctx context.Context, m booking.AttendanceMark) (err error) {
+	defer wrap(&err, "mark attendance %d", m.BookingID)
+	return s.inStep(ctx, func(ctx context.Context, db sqlstore.DB) error { return sqlstore.MarkAttendance(ctx, db, m) })
+}
+
+// Attendance returns the marks of the bookings whose slot starts in [from, to).
+func (s *Store) Attendance(ctx context.Context, from, to time.Time) (_ []booking.AttendanceMark, err error) {
+	defer wrap(&err, "attendance")
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	return sqlstore.Attendance(ctx, s.pooled, from, to)
+}
+
 // RecordStaffAudit records one line of the staff audit.
 func (s *Store) RecordStaffAudit(ctx context.Context, r booking.StaffAuditRecord) (err error) {
 	defer wrap(&err, "record staff audit")

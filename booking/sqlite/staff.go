@@ -117,6 +117,20 @@ func (s *Store) StaffBooking(ctx context.Context, id booking.BookingID) (booking
 	return b, nil
 }
 
+// MarkAttendance records whether the patient of a booking came.
+func (s *Store) MarkAttendance(ctx context.Context, m booking.AttendanceMark) error {
+	return s.write1(ctx, fmt.Sprintf("mark attendance %d", m.BookingID), func(db sqlstore.DB) error { return sqlstore.MarkAttendance(ctx, db, m) })
+}
+
+// Attendance returns the marks of the bookings whose slot starts in [from, to).
+func (s *Store) Attendance(ctx context.Context, from, to time.Time) ([]booking.AttendanceMark, error) {
+	ms, err := sqlstore.Attendance(ctx, s.reader, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: attendance: %w", err)
+	}
+	return ms, nil
+}
+
 // RecordStaffAudit records one line of the staff audit.
 func (s *Store) RecordStaffAudit(ctx context.Context, r booking.StaffAuditRecord) error {
 	return s.write1(ctx, "record staff audit", func(db sqlstore.DB) error { return sqlstore.RecordStaffAudit(ctx, db, r) })

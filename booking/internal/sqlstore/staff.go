@@ -339,3 +339,43 @@ func KeepClosed(ctx context.Context, db DB) error {
 		WHERE capacity <> taken AND id IN (SELECT slot_id FROM slot_closures)`)
 	return err
 }
+
+// MarkAttendance records or corrects the attendance mark of a booking
+// whose slot has started by m.At.
+func MarkAttendance(ctx context.Context, db DB, m booking.AttendanceMark) error {
+	if !m.Mark.Valid() {
+		return &booking.ValidationError{Field: "attendance", Reason: booking.ReasonFormat}
+	}
+	b, err := StaffBooking(ctx, db, m.BookingID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case m.Actor.ClinicID != "" && b.Slot.ClinicID != m.Actor.ClinicID:
+		return booking.ErrNotPermitted
+	case b.Status == booking.StatusCancelled:
+		return booking.ErrNotFound
+	case b.Slot.Start.After(m.At):
+		return booking.ErrAppointmentNotStarted
+	}
+	if _, err := db.Exec(ctx, `INSERT INTO booking_attendance (booking_id, mark, staff_name, marked_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (booking_id) DO UPDATE SET mark = excluded.mark, staff_name = excluded.staff_name, marked_at = excluded.marked_at`,
+		b.ID, m.Mark, m.Actor.Name, db.Time(m.At)); err != nil {
+		return err
+	}
+	return RecordStaffAudit(ctx, db, booking.StaffAuditRecord{At: m.At, Staff: m.Actor.Name, Action: booking.StaffAuditAttendance,
+		ClinicID: b.Slot.ClinicID, SlotID: b.Slot.ID, BookingID: b.ID, Detail: string(m.Mark)})
+}
+
+// Attendance returns the marks of the bookings whose slot starts in
+// [from, to).
+func Attendance(ctx context.Context, db DB, from, to time.Time) ([]booking.AttendanceMark, error) {
+	rows, err := db.Query(ctx, `SELECT a.booking_id, a.mark, a.staff_name, a.marked_at
+		FROM booking_attendance a JOIN bookings b ON b.id = a.booking_id JOIN slots s ON s.id = b.slot_id
+		WHERE s.start_at >= $1 AND s.start_at < $2 ORDER BY s.start_at, a.booking_id`, db.Time(from), db.Time(to))
+	return collect(rows, err, func(row Row) (booking.AttendanceMark, error) {
+		var m booking.AttendanceMark
+		err := row.Scan(&m.BookingID, &m.Mark, &m.Actor.Name, db.ScanTime(&m.At))
+		return m, err
+	})
+}

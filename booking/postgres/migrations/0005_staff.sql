@@ -1,6 +1,6 @@
 -- The clinic staff console: accounts, sessions (the token's hash only), the
--- staff audit trail and the closures of slots. Numbered 0005: 0002–0004 are
--- taken by other changes in flight.
+-- staff audit trail, the closures of slots and attendance marks. Numbered 0005:
+-- 0002–0004 are taken by other changes in flight.
 
 CREATE TABLE staff (
     name            text PRIMARY KEY,
@@ -43,4 +43,12 @@ CREATE TABLE slot_closures (
     reason     text NOT NULL,
     staff_name text NOT NULL,
     closed_at  timestamptz NOT NULL
+);
+
+-- Whether the patient of a booking came, as staff marked it.
+CREATE TABLE booking_attendance (
+    booking_id bigint PRIMARY KEY REFERENCES bookings (id),
+    mark       text NOT NULL CONSTRAINT booking_attendance_mark_check CHECK (mark IN ('attended', 'no_show')),
+    staff_name text NOT NULL,
+    marked_at  timestamptz NOT NULL
 );

@@ -1,6 +1,6 @@
 -- The clinic staff console: accounts, sessions (the token's hash only), the
--- staff audit trail and the closures of slots. Numbered 0005: 0002–0004 are
--- taken by other changes in flight.
+-- staff audit trail, the closures of slots and attendance marks. Numbered 0005:
+-- 0002–0004 are taken by other changes in flight.
 
 CREATE TABLE staff (
     name            TEXT PRIMARY KEY,
@@ -43,4 +43,12 @@ CREATE TABLE slot_closures (
     reason     TEXT NOT NULL,
     staff_name TEXT NOT NULL,
     closed_at  INTEGER NOT NULL
+) STRICT;
+
+-- Whether the patient of a booking came, as staff marked it.
+CREATE TABLE booking_attendance (
+    booking_id INTEGER PRIMARY KEY REFERENCES bookings (id),
+    mark       TEXT NOT NULL CONSTRAINT booking_attendance_mark_check CHECK (mark IN ('attended', 'no_show')),
+    staff_name TEXT NOT NULL,
+    marked_at  INTEGER NOT NULL
 ) STRICT;
