@@ -1,8 +1,14 @@
 package main
 
 import (
+	"bufio"
+	"encoding/json"
+	"net/http"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/clinicbot/clinicbot/booking"
 )
@@ -60,5 +66,74 @@ func TestStaffAccounts(t *testing.T) {
 	}
 	if r := runBin(t, be.env, "", "staff", "list"); strings.Contains(r.stdout, "nurse") {
 		t.Errorf("staff list after remove still shows nurse:\n%s", r.stdout)
+	}
+}
+
+// TestStaffServe runs `staff serve` alone: it serves the console and the
+// health endpoints on HTTP_ADDR, its cookies without Secure on a loopback
+// address, and stops with exit 0 on SIGTERM.
+func TestStaffServe(t *testing.T) {
+	t.Parallel()
+	be := sqliteBackend(t)
+	cmd := exec.Command(binary(t), "staff", "serve")
+	cmd.Env = append(be.env, "HTTP_ADDR=127.0.0.1:0", "LOG_FORMAT=json")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	addrs := make(chan string, 1)
+	exited := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			var rec map[string]any
+			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec["msg"] == "staff console listening" {
+				addrs <- rec["addr"].(string)
+			}
+		}
+		exited <- cmd.Wait()
+	}()
+	var addr string
+	select {
+	case addr = <-addrs:
+	case err := <-exited:
+		t.Fatalf("staff serve ended before listening: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("staff serve did not listen within 30s")
+	}
+	for _, path := range []string{"/healthz", "/readyz", "/staff/login"} {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s = %d, want 200", path, resp.StatusCode)
+		}
+		if path == "/staff/login" {
+			if len(resp.Cookies()) == 0 {
+				t.Errorf("GET /staff/login set no cookie; want the sign-in form's")
+			}
+			for _, c := range resp.Cookies() {
+				if c.Secure || !c.HttpOnly {
+					t.Errorf("cookie %s on loopback: Secure %v HttpOnly %v, want false and true", c.Name, c.Secure, c.HttpOnly)
+				}
+			}
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("staff serve after SIGTERM: %v, want exit 0", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("staff serve did not stop within 30s of SIGTERM")
 	}
 }
