@@ -358,10 +358,15 @@ func (s *Server) closeDay(w http.ResponseWriter, r *http.Request, q *request) {
 		s.storeFailure(w, r, q, "close_day", err)
 		return
 	}
+	already, err := s.opts.Staff.SlotClosures(r.Context(), day.UTC(), day.AddDate(0, 0, 1).UTC())
+	if err != nil {
+		s.storeFailure(w, r, q, "close_day", err)
+		return
+	}
 	var cancelled []booking.Booking
 	closed := 0
 	for _, sl := range slots {
-		if !sl.Start.After(now) {
+		if !sl.Start.After(now) || slices.ContainsFunc(already, func(c booking.SlotClosure) bool { return c.SlotID == sl.ID }) {
 			continue
 		}
 		c, err := s.opts.Staff.CloseSlot(r.Context(), booking.SlotChange{Actor: q.actor(), SlotID: sl.ID, Reason: why, At: now})

@@ -106,7 +106,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{opts: opts, log: opts.Logger.With("component", "staff"), mux: http.NewServeMux(),
 		pages: make(map[string]*template.Template)}
 	for _, name := range []string{"login", "day", "quota", "schedule", "result"} {
-		t, err := template.New("layout.html").Funcs(template.FuncMap{}).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
+		t, err := template.ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("staff: template %s: %w", name, err)
 		}

@@ -260,27 +260,16 @@ func TestCSRF(t *testing.T) {
 	path := fmt.Sprintf("/staff/bookings/%d/cancel", f.bookingA.ID)
 	for _, tt := range []struct {
 		name string
-		csrf []string
+		form url.Values
 	}{
-		{"Missing", nil},
-		{"Empty", []string{""}},
-		{"Wrong", []string{strings.Repeat("0", 64)}},
-		{"AnotherSessions", []string{other.csrf}},
+		{"Missing", url.Values{"reason": {"phoned in"}}},
+		{"Empty", url.Values{"reason": {"phoned in"}, "csrf": {""}}},
+		{"Wrong", url.Values{"reason": {"phoned in"}, "csrf": {strings.Repeat("0", 64)}}},
+		{"AnotherSessions", url.Values{"reason": {"phoned in"}, "csrf": {other.csrf}}},
 	} {
-		form := url.Values{"reason": {"phoned in"}}
-		if tt.csrf != nil {
-			form["csrf"] = tt.csrf
-		} else {
-			form["csrf"] = []string{}
-			delete(form, "csrf")
-			req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			if rec := nurse.do(req); rec.Code != http.StatusForbidden {
-				t.Errorf("%s: POST cancel = %d, want 403", tt.name, rec.Code)
-			}
-			continue
-		}
-		if rec := nurse.post(path, form); rec.Code != http.StatusForbidden {
+		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(tt.form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if rec := nurse.do(req); rec.Code != http.StatusForbidden {
 			t.Errorf("%s: POST cancel = %d, want 403", tt.name, rec.Code)
 		}
 	}
@@ -527,6 +516,11 @@ func TestCloseDay(t *testing.T) {
 	}
 	if sl := f.findSlot(clinicB, 10); sl.Capacity != 4 {
 		t.Errorf("clinic B's slot capacity = %d, want 4", sl.Capacity)
+	}
+	// Closing it again closes nothing more, and says so.
+	rec = nurse.post("/staff/day/close", url.Values{"reason": {"typhoon"}, "clinic": {string(clinicA)}, "date": {"2025-03-10"}})
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), text(locales.ZhHK, "result.closed", 0, 0)) {
+		t.Errorf("close the closed day = %d, want 0 slots closed\n%s", rec.Code, rec.Body)
 	}
 }
 

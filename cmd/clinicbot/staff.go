@@ -63,13 +63,19 @@ func (e *env) staffAdd(ctx context.Context, args []string) error {
 	clinic := fs.String("clinic", "", "the clinic's ID: the account sees only this clinic")
 	admin := fs.Bool("admin", false, "the account sees every clinic and video consultation")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
-	// The name comes first on the command line, the flags after it.
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return usagef("staff add: want: staff add NAME (--clinic ID | --admin) [--password-stdin]")
-	}
-	name := args[0]
-	if err := parse(fs, args[1:], 0); err != nil {
-		return err
+	// The name may come before the flags (flag stops at the first
+	// argument that is not one) or after them.
+	var name string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name, args = args[0], args[1:]
+		if err := parse(fs, args, 0); err != nil {
+			return err
+		}
+	} else {
+		if err := parse(fs, args, 1); err != nil {
+			return err
+		}
+		name = fs.Arg(0)
 	}
 	if (*clinic == "") == !*admin {
 		return usagef("staff add: give exactly one of --clinic ID and --admin")

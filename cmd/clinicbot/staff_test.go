@@ -29,7 +29,7 @@ func TestStaffAccounts(t *testing.T) {
 	if len(password) != 20 {
 		t.Errorf("one-time password %q: want 20 characters", password)
 	}
-	if r := runBin(t, be.env, "a long enough secret\n", "staff", "add", "boss", "--admin", "--password-stdin"); r.code != 0 || r.stdout != "added boss\n" {
+	if r := runBin(t, be.env, "a long enough secret\n", "staff", "add", "--admin", "--password-stdin", "boss"); r.code != 0 || r.stdout != "added boss\n" {
 		t.Errorf("staff add --admin --password-stdin: exit %d, stdout %q, stderr %s", r.code, r.stdout, r.stderr)
 	}
 	for _, tt := range []struct {
