@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/clinicbot/clinicbot/booking"
 	"github.com/clinicbot/clinicbot/internal/testenv"
@@ -89,14 +90,19 @@ func TestBrowser(t *testing.T) {
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 	lang := locales.En
 
-	// Sign in, in English.
-	do("sign in",
+	// Sign in, in English, by keyboard: the name field has the focus, and
+	// Enter in the password field signs in.
+	do("open the sign-in page",
 		chromedp.Navigate(srv.URL+"/staff/login?lang="+lang),
 		chromedp.WaitVisible(css(`#name`)),
 		shot("1-login"),
+	)
+	if focused, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.activeElement.id`)); err != nil || focused != "name" {
+		t.Errorf("focus on the sign-in page is on %q, %v; want the name field", focused, err)
+	}
+	do("sign in",
 		chromedp.SendKeys(css(`#name`), "nurse-a"),
-		chromedp.SendKeys(css(`#password`), password),
-		chromedp.Click(css(`form.login button`)),
+		chromedp.SendKeys(css(`#password`), password+kb.Enter),
 		chromedp.WaitVisible(css(`form.logout`)),
 	)
 	if h1, want := read("heading", chromedp.Text(css(`h1`))), text(lang, "day.title", locales.FormatDate(lang, testNow)); h1 != want {
@@ -164,6 +170,17 @@ func TestBrowser(t *testing.T) {
 	}
 	if slots, err := f.store.Slots(f.ctx, booking.SlotQuery{From: time.Date(2025, 3, 12, 0, 0, 0, 0, hk)}); err != nil || len(slots) != 0 {
 		t.Errorf("bad upload stored %d slot(s), %v; want none", len(slots), err)
+	}
+
+	// The quota of the week, as bars: clinic A's closed slot no longer
+	// counts, its 11:00 slot does.
+	do("quota",
+		chromedp.Click(css(`a[href="/staff/quota"]`)),
+		chromedp.WaitVisible(css(`table.quota meter`)),
+		shot("7-quota"),
+	)
+	if cell := read("quota cell", chromedp.Text(css(`table.quota tbody td`))); !strings.Contains(cell, text(lang, "quota.taken", 0, 4)) {
+		t.Errorf("quota of clinic A today = %q, want %q", cell, text(lang, "quota.taken", 0, 4))
 	}
 	t.Logf("screenshots in %s", dir)
 }
