@@ -182,5 +182,16 @@ func TestBrowser(t *testing.T) {
 	if cell := read("quota cell", chromedp.Text(css(`table.quota tbody td`))); !strings.Contains(cell, text(lang, "quota.taken", 0, 4)) {
 		t.Errorf("quota of clinic A today = %q, want %q", cell, text(lang, "quota.taken", 0, 4))
 	}
+	// The language switch: the day in Traditional Chinese, the default.
+	do("switch to zh-HK",
+		chromedp.Click(css(`a[href="/staff/day"]`)),
+		chromedp.WaitVisible(css(`nav.langs a[lang="zh-HK"]`)),
+		chromedp.Click(css(`nav.langs a[lang="zh-HK"]`)),
+		chromedp.WaitVisible(css(`html[lang="zh-HK"] form.logout`)),
+		shot("8-day-zh-HK"),
+	)
+	if h1, want := read("heading in zh-HK", chromedp.Text(css(`h1`))), text(locales.ZhHK, "day.title", locales.FormatDate(locales.ZhHK, testNow)); h1 != want {
+		t.Errorf("heading after switching to zh-HK = %q, want %q", h1, want)
+	}
 	t.Logf("screenshots in %s", dir)
 }
