@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/clinicbot/clinicbot/booking"
 	"github.com/clinicbot/clinicbot/internal/importer"
@@ -252,10 +253,13 @@ func (s *Server) dayPage(w http.ResponseWriter, r *http.Request, q *request) {
 	s.render(w, http.StatusOK, "day", p)
 }
 
+// maxReason is the longest reason, in characters (the forms' maxlength).
+const maxReason = 500
+
 // reason is the form's reason, which every change requires.
 func reason(r *http.Request) (string, bool) {
 	s := strings.TrimSpace(r.PostFormValue("reason"))
-	return s, s != "" && len(s) <= 500
+	return s, s != "" && utf8.RuneCountInString(s) <= maxReason
 }
 
 // pathID reads the path's {id}.

@@ -475,10 +475,12 @@ func TestCloseSlotAndReopen(t *testing.T) {
 	f := newFixture(t)
 	nurse := f.signedIn("nurse-a")
 	path := fmt.Sprintf("/staff/slots/%d/close", f.slotA.ID)
-	if rec := nurse.post(path, url.Values{"reason": {"  "}}); rec.Code != http.StatusBadRequest {
-		t.Errorf("close without a reason = %d, want 400", rec.Code)
+	for _, why := range []string{"  ", strings.Repeat("醫", maxReason+1)} {
+		if rec := nurse.post(path, url.Values{"reason": {why}}); rec.Code != http.StatusBadRequest {
+			t.Errorf("close with a reason of %d characters = %d, want 400", len([]rune(why)), rec.Code)
+		}
 	}
-	rec := nurse.post(path, url.Values{"reason": {"doctor ill"}, "date": {"2025-03-10"}})
+	rec := nurse.post(path, url.Values{"reason": {strings.Repeat("醫", maxReason-len(" doctor ill")) + " doctor ill"}, "date": {"2025-03-10"}})
 	if rec.Code != http.StatusOK {
 		t.Fatalf("close = %d\n%s", rec.Code, rec.Body)
 	}
