@@ -1,6 +1,7 @@
 // Package staff is the clinic staff console on the web: staff sign in, see
 // a day's bookings per clinic (patients masked), the quota of the coming
-// days, close or reopen slots, cancel a booking, and upload a schedule.
+// days, close or reopen slots, cancel a booking, mark attendance, and
+// upload a schedule.
 //
 // It is server-rendered html/template with embedded templates and styles
 // and needs no JavaScript. It knows no chat SDK: it works on booking's
