@@ -39,7 +39,8 @@ type StaffStore interface {
 	// and is not recorded (it may be a password typed in the wrong box).
 	StaffLoginFailed(ctx context.Context, name string, at time.Time) (StaffAccount, error)
 	// StartStaffSession stores a session, clears the account's failed
-	// logins and records the login.
+	// logins, removes every session that expired by s.CreatedAt and records
+	// the login.
 	StartStaffSession(ctx context.Context, s StaffSession) error
 	// StaffSession returns the session whose token hashes to tokenHash with
 	// its account, if it has not expired at at; otherwise ErrNotFound.

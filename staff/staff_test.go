@@ -680,3 +680,20 @@ func TestAttendance(t *testing.T) {
 		t.Errorf("Attendance = %+v, %v; want nurse-a's no-show", marks, err)
 	}
 }
+
+func TestCancelStarted(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	nurse := f.signedIn("nurse-a")
+	f.clock.Advance(time.Hour) // 10:00: the slot starts
+	rec := nurse.post(fmt.Sprintf("/staff/bookings/%d/cancel", f.bookingA.ID), url.Values{"reason": {"too late"}})
+	if rec.Code != http.StatusConflict || !strings.Contains(rec.Body.String(), text(locales.ZhHK, "error.started")) {
+		t.Errorf("cancel at the slot's start = %d, want 409 saying it has started", rec.Code)
+	}
+	if got := f.bookingStatus(f.bookingA.ID); got != booking.StatusActive {
+		t.Errorf("booking after a refused cancel = %s, want active", got)
+	}
+	if strings.Contains(nurse.get("/staff/day").Body.String(), fmt.Sprintf("/staff/bookings/%d/cancel", f.bookingA.ID)) {
+		t.Errorf("day page offers to cancel a booking whose slot has started")
+	}
+}

@@ -135,6 +135,18 @@ func testStaffSessions(t *testing.T, f *fixture) {
 	if _, _, err := ss.StaffSession(f.ctx, "other", start); !errors.Is(err, booking.ErrNotFound) {
 		t.Errorf("StaffSession(unknown token) = %v, want ErrNotFound", err)
 	}
+	// A sign-in removes the sessions that expired by then: asked about a
+	// time before its expiry, the old session is gone.
+	old := booking.StaffSession{TokenHash: "h0", Staff: "nurse", CreatedAt: start.Add(-2 * hour), ExpiresAt: start.Add(-hour)}
+	if err := ss.StartStaffSession(f.ctx, old); err != nil {
+		t.Fatalf("StartStaffSession(old): %v", err)
+	}
+	if err := ss.StartStaffSession(f.ctx, booking.StaffSession{TokenHash: "h2", Staff: "nurse", CreatedAt: start.Add(2 * minute), ExpiresAt: start.Add(hour)}); err != nil {
+		t.Fatalf("StartStaffSession(h2): %v", err)
+	}
+	if _, _, err := ss.StaffSession(f.ctx, "h0", start.Add(-2*hour)); !errors.Is(err, booking.ErrNotFound) {
+		t.Errorf("StaffSession(expired, after a later sign-in) = %v, want ErrNotFound (removed)", err)
+	}
 	if err := ss.EndStaffSession(f.ctx, "h1", start.Add(3*minute)); err != nil {
 		t.Fatalf("EndStaffSession: %v", err)
 	}
@@ -144,8 +156,8 @@ func testStaffSessions(t *testing.T, f *fixture) {
 	if err := ss.EndStaffSession(f.ctx, "h1", start.Add(3*minute)); err != nil {
 		t.Errorf("EndStaffSession again = %v, want nil", err)
 	}
-	want := []booking.StaffAuditAction{booking.StaffAuditAddAccount, booking.StaffAuditLoginFailed,
-		booking.StaffAuditLoginFailed, booking.StaffAuditLogin, booking.StaffAuditLogout}
+	want := []booking.StaffAuditAction{booking.StaffAuditLogin, booking.StaffAuditAddAccount, booking.StaffAuditLoginFailed,
+		booking.StaffAuditLoginFailed, booking.StaffAuditLogin, booking.StaffAuditLogin, booking.StaffAuditLogout}
 	if diff := cmp.Diff(want, f.staffActions()); diff != "" {
 		t.Errorf("staff audit mismatch (-want +got):\n%s", diff)
 	}

@@ -87,8 +87,8 @@ func StaffLoginFailed(ctx context.Context, db DB, name string, at time.Time) (bo
 		ClinicID: a.ClinicID, Detail: fmt.Sprintf("failures=%d", a.Failures)})
 }
 
-// StartStaffSession stores a session, clears the account's failed logins
-// and records the login.
+// StartStaffSession stores a session, clears the account's failed logins,
+// removes the sessions that expired by its start and records the login.
 func StartStaffSession(ctx context.Context, db DB, s booking.StaffSession) error {
 	n, err := db.Exec(ctx, `UPDATE staff SET failures = 0, last_failure_at = NULL WHERE name = $1`, s.Staff)
 	if err != nil {
@@ -96,6 +96,10 @@ func StartStaffSession(ctx context.Context, db DB, s booking.StaffSession) error
 	}
 	if n == 0 {
 		return booking.ErrNotFound
+	}
+	// Sessions nobody signed out of would otherwise stay for ever.
+	if _, err := db.Exec(ctx, `DELETE FROM staff_sessions WHERE expires_at <= $1`, db.Time(s.CreatedAt)); err != nil {
+		return err
 	}
 	if _, err := db.Exec(ctx, `INSERT INTO staff_sessions (token_hash, staff_name, created_at, expires_at) VALUES ($1, $2, $3, $4)`,
 		s.TokenHash, s.Staff, db.Time(s.CreatedAt), db.Time(s.ExpiresAt)); err != nil {
