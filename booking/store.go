@@ -24,6 +24,8 @@ type Store interface {
 	// fails the whole call with a *ValidationError{Field: "capacity"}. A slot
 	// that Slot.Validate refuses fails the whole call with its errors.
 	// It counts the slots that were new, changed and already as given.
+	// A slot staff closed (StaffStore.CloseSlot) stays closed: the new
+	// capacity is kept for when it is reopened.
 	SaveSlots(ctx context.Context, slots []Slot) (SlotsSaved, error)
 	// Slot returns one slot, or ErrNotFound.
 	Slot(ctx context.Context, id SlotID) (Slot, error)

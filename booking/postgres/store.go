@@ -69,7 +69,10 @@ func (s *Store) SaveSlots(ctx context.Context, slots []booking.Slot) (_ booking.
 				return nil
 			})
 		}
-		return tx.SendBatch(ctx, batch).Close()
+		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+			return err
+		}
+		return sqlstore.KeepClosed(ctx, on(tx))
 	})
 	if err != nil {
 		return booking.SlotsSaved{}, err

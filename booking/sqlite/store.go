@@ -78,7 +78,7 @@ func (s *Store) SaveSlots(ctx context.Context, slots []booking.Slot) (booking.Sl
 				saved.Updated++
 			}
 		}
-		return nil
+		return sqlstore.KeepClosed(ctx, on(tx))
 	})
 	if err != nil {
 		return booking.SlotsSaved{}, fmt.Errorf("sqlite: save slots: %w", translate(err))

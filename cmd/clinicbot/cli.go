@@ -44,6 +44,11 @@ Usage:
   clinicbot bookings list [--date D] [--clinic ID] [--service clinic|video]
                                       a day's bookings per clinic, patients masked
   clinicbot purge                     remove the personal data of bookings past the retention
+  clinicbot staff add NAME (--clinic ID | --admin) [--password-stdin]
+                                      a staff console account; prints a one-time password
+  clinicbot staff list                the staff console accounts
+  clinicbot staff remove NAME         remove an account and end its sessions
+  clinicbot staff serve               serve only the staff console (/staff/) on HTTP_ADDR
 
 Configuration is read from environment variables only (see README.md).
 `
@@ -154,6 +159,18 @@ func (e *env) dispatch(ctx context.Context, cmd string, args []string) error {
 		return usagef("bookings: want: bookings list")
 	case "purge":
 		return e.purge(ctx, args)
+	case "staff":
+		switch s, rest := sub(); s {
+		case "add":
+			return e.staffAdd(ctx, rest)
+		case "list":
+			return e.staffList(ctx, rest)
+		case "remove":
+			return e.staffRemove(ctx, rest)
+		case "serve":
+			return e.staffServe(ctx, rest)
+		}
+		return usagef("staff: want: staff add, staff list, staff remove or staff serve")
 	}
 	return usagef("unknown command %q", cmd)
 }

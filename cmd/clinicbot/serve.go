@@ -22,6 +22,7 @@ import (
 	"github.com/clinicbot/clinicbot/internal/health"
 	"github.com/clinicbot/clinicbot/internal/metrics"
 	"github.com/clinicbot/clinicbot/locales"
+	"github.com/clinicbot/clinicbot/staff"
 )
 
 // maintenanceEvery is how often serve tops up the schedule and purges
@@ -156,6 +157,11 @@ func (e *env) serve(ctx context.Context, args []string) error {
 	mux.Handle("GET /metrics", m.Handler())
 	mux.HandleFunc("GET /healthz", health.Live)
 	mux.Handle("GET /readyz", &health.Checker{Checks: a.checks(), Timeout: 2 * time.Second, Logger: log.With("component", "health")})
+	console, err := e.staffConsole(a.core)
+	if err != nil {
+		return err
+	}
+	mux.Handle(staff.Prefix, console)
 
 	// Every long-running part runs in its own goroutine owned by this
 	// function; the first to fail stops the rest.

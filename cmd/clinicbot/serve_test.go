@@ -91,6 +91,9 @@ func TestServe(t *testing.T) {
 			t.Errorf("GET %s = %d %q, want 200", path, code, body)
 		}
 	}
+	if code, body := get("/staff/login"); code != http.StatusOK || !strings.Contains(body, `name="password"`) {
+		t.Errorf("GET /staff/login = %d, want 200 with the sign-in form", code)
+	}
 
 	const chat = 4242
 	tg.SendText(chat, "/start")
