@@ -59,6 +59,7 @@ func TestKeyDerivationDistinct(t *testing.T) {
 		"birth":   derive(master, labelBirth),
 		"seal":    derive(master, labelSeal),
 		"booker":  derive(master, labelBooker),
+		"print":   derive(master, labelFingerprint),
 	}
 	for a, ka := range subkeys {
 		for b, kb := range subkeys {
@@ -76,6 +77,28 @@ func TestKeyDerivationDistinct(t *testing.T) {
 	doc := Document{DocumentHKID, "A1234563"}
 	if direct := keyedHash(master, string(doc.Type), doc.Number); string(p.PatientKey(doc)) == direct {
 		t.Error("PatientKey is keyed with the master key itself")
+	}
+}
+
+func TestFingerprint(t *testing.T) {
+	t.Parallel()
+	a, again, b := newTestProtector(t, 7), newTestProtector(t, 7), newTestProtector(t, 8)
+	if a.Fingerprint() != again.Fingerprint() {
+		t.Errorf("Fingerprint of one key = %s and %s, want equal", a.Fingerprint(), again.Fingerprint())
+	}
+	if a.Fingerprint() == b.Fingerprint() {
+		t.Errorf("Fingerprint of two keys = %s for both, want different", a.Fingerprint())
+	}
+	// Keyed by its own subkey: not the master key, nor a subkey used to
+	// hash or seal personal data.
+	master := testKey(7)
+	for name, key := range map[string][]byte{"master": master, "patient": a.patientKey, "booker": a.bookerKey} {
+		if keyedHash(key, fingerprintMessage) == a.Fingerprint() {
+			t.Errorf("Fingerprint is keyed with the %s key", name)
+		}
+	}
+	if want := keyedHash(derive(master, labelFingerprint), fingerprintMessage); a.Fingerprint() != want {
+		t.Errorf("Fingerprint = %s, want the HMAC of its message under the fingerprint subkey, %s", a.Fingerprint(), want)
 	}
 }
 
