@@ -216,6 +216,11 @@ func LoadOrCreateKey(path string) ([]byte, error) {
 	return readKeyFile(path)
 }
 
+// LoadKey returns the master key kept in the file at path; a missing file
+// fails with an error that matches fs.ErrNotExist, one that its group or
+// others may read with ErrKeyFileExposed.
+func LoadKey(path string) ([]byte, error) { return readKeyFile(path) }
+
 func readKeyFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
