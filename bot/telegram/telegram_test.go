@@ -484,23 +484,31 @@ func TestContact(t *testing.T) {
 	}
 }
 
+// TestSensitiveMessageDeleted: every message with personal data is
+// deleted; the booker is told so at the first one of the conversation only.
 func TestSensitiveMessageDeleted(t *testing.T) {
 	t.Parallel()
-	const id = "A1234563"
+	const id, dob = "A1234563", "1970"
 	h := handlerFunc(func(ctx context.Context, u bot.Update) (dialog.Result, error) {
-		return dialog.Result{Sensitive: true, Lang: "zh-HK", Replies: []dialog.Reply{reply("證件號碼：A123***(*)")}}, nil
+		if u.Input.Text == id {
+			return dialog.Result{Sensitive: true, FirstSensitive: true, Lang: "zh-HK", Replies: []dialog.Reply{reply("證件號碼：A123***(*)")}}, nil
+		}
+		return dialog.Result{Sensitive: true, Lang: "zh-HK", Replies: []dialog.Reply{reply("出生日期？")}}, nil
 	})
 	f := newFixture(t, h, false)
 	f.srv.SendText(9, id)
 	f.poll(t)
 	f.srv.WaitFor(t, "the replies", func() bool { return len(f.srv.LastMessages(9)) == 2 })
-	msgs := f.srv.Messages(9)
-	if !msgs[0].Deleted {
-		t.Error("the message with the ID number was not deleted")
-	}
 	want := []string{"為保障私隱，我已刪除你剛才載有病人個人資料的訊息，以免共用這部電話的人看到。", "證件號碼：A123***(*)"}
 	if diff := cmp.Diff(want, texts(f.srv.LastMessages(9))); diff != "" {
-		t.Errorf("replies (-want +got):\n%s", diff)
+		t.Errorf("replies to the first (-want +got):\n%s", diff)
+	}
+	f.srv.SendText(9, dob)
+	f.srv.WaitFor(t, "the second reply", func() bool { return slices.Equal(texts(f.srv.LastMessages(9)), []string{"出生日期？"}) })
+	for _, m := range f.srv.Messages(9) {
+		if !m.FromBot && !m.Deleted {
+			t.Errorf("message %q with personal data was not deleted", m.Text)
+		}
 	}
 	if strings.Contains(f.logs.String(), id) {
 		t.Error("the ID number reached the log")
