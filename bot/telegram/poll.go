@@ -9,6 +9,8 @@ import (
 	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/clinicbot/clinicbot/locales"
 )
 
 // Poll receives updates by long polling until ctx ends, then waits for the
@@ -20,6 +22,15 @@ import (
 // half-way gets the unfinished updates again. Updates from different chats
 // are handled in parallel, those of one chat in order: each goes to the
 // handler's Go in the order read.
+//
+// One chat's backlog does not hold up the others: at most maxPerChat of a
+// chat's updates are in hand at once (one handled, the rest waiting their
+// turn in the router). Its further updates, read while that many are in
+// hand, are dropped, counted as handled and so confirmed, and the chat is
+// told once (telegram.slow_down) to wait for the answers. Without the
+// bound, a flooding chat's updates took every slot of MaxInFlight while
+// they waited, one a second, for that chat's rate limit, and the loop read
+// no other chat's update meanwhile.
 //
 // An update the handler fails on counts as handled (the error is logged):
 // stopping there would hold back every later update. So the router must
@@ -37,6 +48,8 @@ func (b *Bot) Poll(ctx context.Context) error {
 		b:       b,
 		sem:     make(chan struct{}, b.maxInFlight),
 		changed: make(chan struct{}),
+		inHand:  make(map[int64]int),
+		told:    make(map[int64]time.Time),
 	}
 	return p.run(ctx)
 }
@@ -54,9 +67,18 @@ type poller struct {
 
 	mu         sync.Mutex
 	pending    []int         // update IDs in hand, ascending
-	dispatched int           // highest update ID handed out, 0 for none
+	dispatched int           // highest update ID handed out or dropped, 0 for none
 	changed    chan struct{} // closed and replaced when an update is done
+	// inHand counts each chat's updates in hand; a chat with none has no
+	// entry.
+	inHand map[int64]int
+	// told is when each chat was last told to slow down.
+	told map[int64]time.Time
 }
+
+// slowDownEvery is how often a chat that keeps flooding is told again to
+// wait for the answers.
+const slowDownEvery = time.Minute
 
 func (p *poller) run(ctx context.Context) error {
 	b := p.b
@@ -162,15 +184,21 @@ func (p *poller) dispatch(ctx context.Context, u tgbotapi.Update) bool {
 	if seen {
 		return true
 	}
+	chat, ok := chatOf(&u)
+	if ok && p.drop(ctx, chat, u) {
+		return true
+	}
 	select {
 	case p.sem <- struct{}{}:
 	case <-ctx.Done():
 		return false
 	}
-	chat, _ := chatOf(&u)
 	p.mu.Lock()
 	p.dispatched = u.UpdateID
 	p.pending = append(p.pending, u.UpdateID)
+	if ok {
+		p.inHand[chat]++
+	}
 	p.mu.Unlock()
 
 	p.wg.Add(1)
@@ -182,7 +210,7 @@ func (p *poller) dispatch(ctx context.Context, u tgbotapi.Update) bool {
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(jctx), p.b.updateTimeout)
 		p.b.handle(uctx, u)
 		cancel()
-		p.finish(u.UpdateID)
+		p.finish(u.UpdateID, chat, ok)
 	}
 	if err := p.b.handler.Go(ctx, bookerOf(chat), job); err != nil {
 		// The router closed under a running Poll: counted as handled, as
@@ -190,14 +218,72 @@ func (p *poller) dispatch(ctx context.Context, u tgbotapi.Update) bool {
 		p.b.log.Error("update not handled", "update_id", u.UpdateID, "err", err)
 		p.wg.Done()
 		<-p.sem
-		p.finish(u.UpdateID)
+		p.finish(u.UpdateID, chat, ok)
 	}
 	return true
 }
 
-func (p *poller) finish(id int) {
+// drop drops u, marking it handed out but never in hand, when its chat has
+// maxPerChat updates in hand already; the first dropped in a while sends
+// the chat the slow-down notice. It reports whether u was dropped.
+func (p *poller) drop(ctx context.Context, chat int64, u tgbotapi.Update) bool {
+	b := p.b
+	now := b.limiter.now()
+	p.mu.Lock()
+	if p.inHand[chat] < b.maxPerChat {
+		p.mu.Unlock()
+		return false
+	}
+	p.dispatched = u.UpdateID
+	tell := now.Sub(p.told[chat]) >= slowDownEvery
+	if tell {
+		if len(p.told) > sweepAbove {
+			for c, at := range p.told {
+				if now.Sub(at) >= slowDownEvery {
+					delete(p.told, c)
+				}
+			}
+		}
+		p.told[chat] = now
+	}
+	p.mu.Unlock()
+
+	log := b.log.With("update_id", u.UpdateID, "chat_id", chat)
+	log.DebugContext(ctx, "update dropped", "reason", "chat_backlog", "in_hand", b.maxPerChat)
+	if !tell {
+		return true
+	}
+	log.WarnContext(ctx, "chat floods the bot; its excess updates are dropped", "in_hand", b.maxPerChat)
+	lang := locales.Match(languageOf(&u))
+	// Sent beside the chat's line, not in it: the notice is about the
+	// backlog, and waiting behind it would come too late.
+	p.wg.Go(func() {
+		nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.updateTimeout)
+		defer cancel()
+		b.sendNotice(nctx, log, chat, say(lang, keySlowDown))
+	})
+	return true
+}
+
+// languageOf is the client language of u's sender, "" when unknown.
+func languageOf(u *tgbotapi.Update) string {
+	switch {
+	case u.Message != nil && u.Message.From != nil:
+		return u.Message.From.LanguageCode
+	case u.CallbackQuery != nil && u.CallbackQuery.From != nil:
+		return u.CallbackQuery.From.LanguageCode
+	}
+	return ""
+}
+
+func (p *poller) finish(id int, chat int64, counted bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if counted {
+		if p.inHand[chat]--; p.inHand[chat] <= 0 {
+			delete(p.inHand, chat)
+		}
+	}
 	for i, pid := range p.pending {
 		if pid == id {
 			p.pending = append(p.pending[:i], p.pending[i+1:]...)

@@ -62,6 +62,11 @@ type Options struct {
 	UpdateTimeout time.Duration
 	// MaxInFlight bounds the updates Poll handles at once; zero means 64.
 	MaxInFlight int
+	// MaxPerChat bounds the updates of one chat Poll holds at once (one
+	// handled, the others waiting their turn); the chat's further updates
+	// are dropped until it has fewer. Zero means 4: more than a person
+	// types or presses before the bot answers.
+	MaxPerChat int
 }
 
 // Bot is a Telegram adapter. Its methods are safe for concurrent use.
@@ -76,6 +81,7 @@ type Bot struct {
 	pollTimeout   time.Duration
 	updateTimeout time.Duration
 	maxInFlight   int
+	maxPerChat    int
 	limiter       *limiter
 }
 
@@ -118,6 +124,7 @@ func New(opts Options) (*Bot, error) {
 		pollTimeout:   opts.PollTimeout,
 		updateTimeout: opts.UpdateTimeout,
 		maxInFlight:   opts.MaxInFlight,
+		maxPerChat:    opts.MaxPerChat,
 	}
 	if b.client == nil {
 		b.client = &http.Client{}
@@ -137,6 +144,9 @@ func New(opts Options) (*Bot, error) {
 	}
 	if b.maxInFlight <= 0 {
 		b.maxInFlight = 64
+	}
+	if b.maxPerChat <= 0 {
+		b.maxPerChat = 4
 	}
 	now := opts.Now
 	if now == nil {

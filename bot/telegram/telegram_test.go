@@ -235,6 +235,74 @@ func TestPollOffsetIsLowWaterMark(t *testing.T) {
 	f.srv.WaitFor(t, "both confirmed", func() bool { return len(f.srv.Pending()) == 0 })
 }
 
+// TestPollFloodingChatDoesNotBlockOthers: a chat that sends more than the
+// bot can answer keeps MaxPerChat updates in hand, handled in order, and
+// has the rest dropped (and confirmed) with one notice; another chat is
+// answered meanwhile.
+func TestPollFloodingChatDoesNotBlockOthers(t *testing.T) {
+	t.Parallel()
+	const flood, other = 1, 2
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var handled []string
+	h := handlerFunc(func(ctx context.Context, u bot.Update) (dialog.Result, error) {
+		if u.Booker.ID == strconv.Itoa(flood) {
+			mu.Lock()
+			handled = append(handled, u.Input.Text)
+			mu.Unlock()
+			<-release
+		}
+		return dialog.Result{Replies: []dialog.Reply{reply("ok " + u.Input.Text)}, Lang: "en"}, nil
+	})
+	f := newFixture(t, h, false)
+	// Fewer slots than the flood: without a bound per chat, its updates
+	// waiting their turn would take them all.
+	b, err := telegram.New(telegram.Options{
+		Token: telegram.Token(f.srv.Token), Endpoint: f.srv.Endpoint(), Handler: h,
+		Logger: slog.New(slog.NewTextHandler(f.logs, nil)), Sleep: f.sleeps.sleep, PollTimeout: 5 * time.Second,
+		MaxInFlight: 8,
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	f.bot = b
+	f.srv.SetLanguage(flood, "en")
+	var ids []int
+	for i := range 30 {
+		ids = append(ids, f.srv.SendText(flood, strconv.Itoa(i)))
+	}
+	f.srv.SendText(other, "hello")
+	f.poll(t)
+
+	f.srv.WaitFor(t, "the other chat's answer", func() bool {
+		return slices.Equal(texts(f.srv.LastMessages(other)), []string{"ok hello"})
+	})
+	const slowDown = "You are sending messages faster than I can answer."
+	f.srv.WaitFor(t, "the slow-down notice", func() bool { return hasText(f.srv.Messages(flood), slowDown) })
+	// In hand, the flooding chat's first update holds the offset: neither
+	// it nor anything after it is confirmed.
+	if pending := f.srv.Pending(); len(pending) == 0 || pending[0] != ids[0] {
+		t.Errorf("pending while the flooding chat's first update is in hand = %v, want from %d on", pending, ids[0])
+	}
+
+	close(release)
+	f.srv.WaitFor(t, "every update confirmed", func() bool { return len(f.srv.Pending()) == 0 })
+	mu.Lock()
+	defer mu.Unlock()
+	if diff := cmp.Diff([]string{"0", "1", "2", "3"}, handled); diff != "" {
+		t.Errorf("flooding chat's updates handled (-want +got):\n%s", diff)
+	}
+	notices := 0
+	for _, m := range f.srv.Messages(flood) {
+		if strings.Contains(m.Text, slowDown) {
+			notices++
+		}
+	}
+	if notices != 1 {
+		t.Errorf("slow-down notices = %d, want 1:\n%q", notices, texts(f.srv.Messages(flood)))
+	}
+}
+
 func countCalls(srv *telegramtest.Server, method string) int {
 	n := 0
 	for _, c := range srv.Calls() {
