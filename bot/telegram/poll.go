@@ -23,14 +23,18 @@ import (
 // are handled in parallel, those of one chat in order: each goes to the
 // handler's Go in the order read.
 //
-// One chat's backlog does not hold up the others: at most maxPerChat of a
+// One chat's backlog does not hold up the others. At most maxPerChat of a
 // chat's updates are in hand at once (one handled, the rest waiting their
-// turn in the router). Its further updates, read while that many are in
-// hand, are dropped, counted as handled and so confirmed, and the chat is
-// told once (telegram.slow_down) to wait for the answers. Without the
-// bound, a flooding chat's updates took every slot of MaxInFlight while
+// turn in the router); an update read while that many are in hand is
+// dropped, counted as handled and so confirmed, and so is every update of
+// that chat until it has sent none for floodQuiet. The chat is told (once
+// a minute at most, telegram.slow_down) to wait for the answers. Without
+// the bound a flooding chat's updates took every slot of MaxInFlight while
 // they waited, one a second, for that chat's rate limit, and the loop read
-// no other chat's update meanwhile.
+// no other chat's update meanwhile. Without the quiet period the chat's
+// next updates would be taken in hand as soon as the first were answered:
+// each batch of getUpdates would then wait on that chat's rate limit, and
+// other chats behind a long flood would wait for all of them.
 //
 // An update the handler fails on counts as handled (the error is logged):
 // stopping there would hold back every later update. So the router must
@@ -49,7 +53,7 @@ func (b *Bot) Poll(ctx context.Context) error {
 		sem:     make(chan struct{}, b.maxInFlight),
 		changed: make(chan struct{}),
 		inHand:  make(map[int64]int),
-		told:    make(map[int64]time.Time),
+		floods:  make(map[int64]*flood),
 	}
 	return p.run(ctx)
 }
@@ -72,13 +76,23 @@ type poller struct {
 	// inHand counts each chat's updates in hand; a chat with none has no
 	// entry.
 	inHand map[int64]int
-	// told is when each chat was last told to slow down.
-	told map[int64]time.Time
+	// floods are the chats that had an update dropped lately.
+	floods map[int64]*flood
 }
 
-// slowDownEvery is how often a chat that keeps flooding is told again to
-// wait for the answers.
-const slowDownEvery = time.Minute
+// flood is what the poller remembers of a chat that sent too much.
+type flood struct {
+	dropped time.Time // when its last update was dropped
+	told    time.Time // when it was last told to slow down
+}
+
+// A flooding chat's updates are dropped until it has been quiet for
+// floodQuiet (a person reading an answer is quiet longer); it is told to
+// slow down once every slowDownEvery at most.
+const (
+	floodQuiet    = 3 * time.Second
+	slowDownEvery = time.Minute
+)
 
 func (p *poller) run(ctx context.Context) error {
 	b := p.b
@@ -224,27 +238,34 @@ func (p *poller) dispatch(ctx context.Context, u tgbotapi.Update) bool {
 }
 
 // drop drops u, marking it handed out but never in hand, when its chat has
-// maxPerChat updates in hand already; the first dropped in a while sends
-// the chat the slow-down notice. It reports whether u was dropped.
+// maxPerChat updates in hand already or had one dropped less than
+// floodQuiet ago; the first dropped in a while sends the chat the
+// slow-down notice. It reports whether u was dropped.
 func (p *poller) drop(ctx context.Context, chat int64, u tgbotapi.Update) bool {
 	b := p.b
 	now := b.limiter.now()
 	p.mu.Lock()
-	if p.inHand[chat] < b.maxPerChat {
+	f := p.floods[chat]
+	if p.inHand[chat] < b.maxPerChat && (f == nil || now.Sub(f.dropped) >= floodQuiet) {
 		p.mu.Unlock()
 		return false
 	}
-	p.dispatched = u.UpdateID
-	tell := now.Sub(p.told[chat]) >= slowDownEvery
-	if tell {
-		if len(p.told) > sweepAbove {
-			for c, at := range p.told {
-				if now.Sub(at) >= slowDownEvery {
-					delete(p.told, c)
+	if f == nil {
+		if len(p.floods) > sweepAbove {
+			for c, old := range p.floods {
+				if now.Sub(old.dropped) >= floodQuiet && now.Sub(old.told) >= slowDownEvery {
+					delete(p.floods, c)
 				}
 			}
 		}
-		p.told[chat] = now
+		f = &flood{}
+		p.floods[chat] = f
+	}
+	p.dispatched = u.UpdateID
+	f.dropped = now
+	tell := now.Sub(f.told) >= slowDownEvery
+	if tell {
+		f.told = now
 	}
 	p.mu.Unlock()
 
@@ -255,13 +276,19 @@ func (p *poller) drop(ctx context.Context, chat int64, u tgbotapi.Update) bool {
 	}
 	log.WarnContext(ctx, "chat floods the bot; its excess updates are dropped", "in_hand", b.maxPerChat)
 	lang := locales.Match(languageOf(&u))
-	// Sent beside the chat's line, not in it: the notice is about the
-	// backlog, and waiting behind it would come too late.
-	p.wg.Go(func() {
-		nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.updateTimeout)
+	// Said in the chat's line, after the answers to the updates in hand:
+	// sent beside them, it would take one of the chat's rate-limit tokens
+	// first and hold their answers (and so the offset) back a second more.
+	p.wg.Add(1)
+	notice := func(jctx context.Context) {
+		defer p.wg.Done()
+		nctx, cancel := context.WithTimeout(context.WithoutCancel(jctx), b.updateTimeout)
 		defer cancel()
 		b.sendNotice(nctx, log, chat, say(lang, keySlowDown))
-	})
+	}
+	if err := b.handler.Go(ctx, bookerOf(chat), notice); err != nil {
+		p.wg.Done() // the router closed: nothing more is said
+	}
 	return true
 }
 

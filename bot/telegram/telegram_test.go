@@ -243,6 +243,8 @@ func TestPollFloodingChatDoesNotBlockOthers(t *testing.T) {
 	t.Parallel()
 	const flood, other = 1, 2
 	release := make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
 	var mu sync.Mutex
 	var handled []string
 	h := handlerFunc(func(ctx context.Context, u bot.Update) (dialog.Result, error) {
@@ -273,20 +275,25 @@ func TestPollFloodingChatDoesNotBlockOthers(t *testing.T) {
 	}
 	f.srv.SendText(other, "hello")
 	f.poll(t)
+	t.Cleanup(unblock) // before Poll's cleanup: a failed wait must not leave Poll stuck
 
 	f.srv.WaitFor(t, "the other chat's answer", func() bool {
 		return slices.Equal(texts(f.srv.LastMessages(other)), []string{"ok hello"})
 	})
-	const slowDown = "You are sending messages faster than I can answer."
-	f.srv.WaitFor(t, "the slow-down notice", func() bool { return hasText(f.srv.Messages(flood), slowDown) })
 	// In hand, the flooding chat's first update holds the offset: neither
 	// it nor anything after it is confirmed.
 	if pending := f.srv.Pending(); len(pending) == 0 || pending[0] != ids[0] {
 		t.Errorf("pending while the flooding chat's first update is in hand = %v, want from %d on", pending, ids[0])
 	}
 
-	close(release)
+	unblock()
 	f.srv.WaitFor(t, "every update confirmed", func() bool { return len(f.srv.Pending()) == 0 })
+	// The notice comes after the answers to the updates kept.
+	const slowDown = "You are sending messages faster than I can answer."
+	f.srv.WaitFor(t, "the slow-down notice", func() bool { return hasText(f.srv.Messages(flood), slowDown) })
+	if got := texts(f.srv.Messages(flood)); !strings.Contains(got[len(got)-1], slowDown) {
+		t.Errorf("the flooding chat's last message = %q, want the slow-down notice after the answers", got[len(got)-1])
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	if diff := cmp.Diff([]string{"0", "1", "2", "3"}, handled); diff != "" {
@@ -300,6 +307,62 @@ func TestPollFloodingChatDoesNotBlockOthers(t *testing.T) {
 	}
 	if notices != 1 {
 		t.Errorf("slow-down notices = %d, want 1:\n%q", notices, texts(f.srv.Messages(flood)))
+	}
+}
+
+// TestPollFloodingChatQuietPeriod: once a chat has had updates dropped,
+// its next ones are dropped too until it has been quiet a while; then it
+// is answered again.
+func TestPollFloodingChatQuietPeriod(t *testing.T) {
+	t.Parallel()
+	const chat = 5
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var handled []string
+	now := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}
+	h := handlerFunc(func(ctx context.Context, u bot.Update) (dialog.Result, error) {
+		mu.Lock()
+		handled = append(handled, u.Input.Text)
+		mu.Unlock()
+		<-release
+		return dialog.Result{Replies: []dialog.Reply{reply("ok")}, Lang: "en"}, nil
+	})
+	f := newFixture(t, h, false)
+	b, err := telegram.New(telegram.Options{
+		Token: telegram.Token(f.srv.Token), Endpoint: f.srv.Endpoint(), Handler: h,
+		Logger: slog.New(slog.NewTextHandler(f.logs, nil)), Sleep: f.sleeps.sleep, PollTimeout: 5 * time.Second,
+		Now: clock,
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	f.bot = b
+	for i := range 6 {
+		f.srv.SendText(chat, strconv.Itoa(i))
+	}
+	f.poll(t)
+	// A second poll: the first batch is dispatched, the excess dropped.
+	f.srv.WaitFor(t, "a second poll", func() bool { return countCalls(f.srv, "getUpdates") >= 2 })
+	close(release)
+	f.srv.WaitFor(t, "the flood confirmed", func() bool { return len(f.srv.Pending()) == 0 })
+
+	f.srv.SendText(chat, "too soon") // nothing in hand, but not quiet yet
+	f.srv.WaitFor(t, "too soon confirmed", func() bool { return len(f.srv.Pending()) == 0 })
+	mu.Lock()
+	now = now.Add(3 * time.Second)
+	mu.Unlock()
+	f.srv.SendText(chat, "after a pause")
+	f.srv.WaitFor(t, "after a pause confirmed", func() bool { return len(f.srv.Pending()) == 0 })
+
+	mu.Lock()
+	defer mu.Unlock()
+	if diff := cmp.Diff([]string{"0", "1", "2", "3", "after a pause"}, handled); diff != "" {
+		t.Errorf("updates handled (-want +got):\n%s", diff)
 	}
 }
 
