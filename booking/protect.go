@@ -163,6 +163,28 @@ func (p *Protector) Open(sealed []byte, aad string) ([]byte, error) {
 	return plaintext, nil
 }
 
+// aadMobile is what a sealed mobile number is bound to (see Seal).
+const aadMobile = "mobile"
+
+// CheckKey tells, from what a store knows of its key, whether p's master
+// key is the one the store's data was sealed and hashed under: by the
+// recorded fingerprint or, in a store from before fingerprints were
+// recorded, by opening a sealed mobile number. Another key fails with
+// ErrKeyMismatch; a store that holds neither passes.
+func (p *Protector) CheckKey(ks KeyState) error {
+	switch {
+	case ks.Fingerprint != "":
+		if ks.Fingerprint != p.fingerprint {
+			return fmt.Errorf("booking: check key: fingerprint differs: %w", ErrKeyMismatch)
+		}
+	case ks.Sealed != nil:
+		if _, err := p.Open(ks.Sealed, aadMobile); err != nil {
+			return fmt.Errorf("booking: check key: a sealed mobile number does not open: %w", ErrKeyMismatch)
+		}
+	}
+	return nil
+}
+
 // ParseKey reads a master key from configuration: hexadecimal (64 digits
 // for 32 bytes), or standard or URL-safe base64, padded or not. It must
 // decode to at least MinKeySize bytes. It fails with ErrBadKey.

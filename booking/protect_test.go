@@ -102,6 +102,40 @@ func TestFingerprint(t *testing.T) {
 	}
 }
 
+func TestCheckKey(t *testing.T) {
+	t.Parallel()
+	mine, other := newTestProtector(t, 7), newTestProtector(t, 8)
+	sealed, err := mine.Seal([]byte("91234567"), aadMobile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		ks   KeyState
+		want error
+	}{
+		{"NewStore", KeyState{}, nil},
+		{"SameFingerprint", KeyState{Fingerprint: mine.Fingerprint(), Bookings: true, Sealed: sealed}, nil},
+		{"OtherFingerprint", KeyState{Fingerprint: other.Fingerprint(), Bookings: true}, ErrKeyMismatch},
+		{"NoFingerprintSealedOpens", KeyState{Bookings: true, Sealed: sealed}, nil},
+		{"NoFingerprintSealedUnderOther", KeyState{Bookings: true, Sealed: mustSeal(t, other)}, ErrKeyMismatch},
+	}
+	for _, tt := range tests {
+		if err := mine.CheckKey(tt.ks); !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
+			t.Errorf("CheckKey(%s) = %v, want %v", tt.name, err, tt.want)
+		}
+	}
+}
+
+func mustSeal(t *testing.T, p *Protector) []byte {
+	t.Helper()
+	sealed, err := p.Seal([]byte("91234567"), aadMobile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sealed
+}
+
 func TestBookerPseudonym(t *testing.T) {
 	t.Parallel()
 	p := newTestProtector(t, 1)

@@ -91,6 +91,11 @@ type Store interface {
 type KeyState struct {
 	Fingerprint string // "" when no key is recorded yet
 	Bookings    bool   // the store holds at least one booking
+	// Sealed is the sealed mobile number of one stored booking, nil when
+	// none holds one: in a store from before fingerprints were recorded,
+	// opening it tells whether a key is the one the bookings were sealed
+	// under (Protector.CheckKey).
+	Sealed []byte
 }
 
 // SlotQuery selects slots.

@@ -675,17 +675,17 @@ func testBindKey(t *testing.T, f *fixture) {
 	if err != nil {
 		t.Fatalf("KeyState = %v", err)
 	}
-	if want := (booking.KeyState{}); ks != want {
-		t.Errorf("KeyState of a new store = %+v, want %+v", ks, want)
+	if diff := cmp.Diff(booking.KeyState{}, ks); diff != "" {
+		t.Errorf("KeyState of a new store (-want +got):\n%s", diff)
 	}
-	mine, other := f.prot.Fingerprint(), NewProtector(t).Fingerprint()
+	mine := f.prot.Fingerprint()
 	if err := f.store.BindKey(f.ctx, mine, start); err != nil {
 		t.Fatalf("BindKey(first) = %v", err)
 	}
 	if err := f.store.BindKey(f.ctx, mine, start.Add(time.Hour)); err != nil {
 		t.Errorf("BindKey(same key again) = %v, want nil", err)
 	}
-	if err := f.store.BindKey(f.ctx, other, start.Add(time.Hour)); !errors.Is(err, booking.ErrKeyMismatch) {
+	if err := f.store.BindKey(f.ctx, NewProtector(t).Fingerprint(), start.Add(time.Hour)); !errors.Is(err, booking.ErrKeyMismatch) {
 		t.Errorf("BindKey(another key) = %v, want ErrKeyMismatch", err)
 	}
 
@@ -697,8 +697,15 @@ func testBindKey(t *testing.T, f *fixture) {
 	if err != nil {
 		t.Fatalf("KeyState = %v", err)
 	}
-	if want := (booking.KeyState{Fingerprint: mine, Bookings: true}); ks != want {
-		t.Errorf("KeyState after a booking = %+v, want %+v", ks, want)
+	if ks.Fingerprint != mine || !ks.Bookings {
+		t.Errorf("KeyState after a booking = %+v, want fingerprint %s and bookings", ks, mine)
+	}
+	if err := f.prot.CheckKey(booking.KeyState{Sealed: ks.Sealed}); err != nil {
+		t.Errorf("KeyState.Sealed does not open with the key it was sealed under: %v", err)
+	}
+	other := NewProtector(t)
+	if err := other.CheckKey(booking.KeyState{Bookings: true, Sealed: ks.Sealed}); !errors.Is(err, booking.ErrKeyMismatch) {
+		t.Errorf("CheckKey(another key, by the sealed mobile) = %v, want ErrKeyMismatch", err)
 	}
 }
 

@@ -85,10 +85,19 @@ func (e *env) dataKey(ctx context.Context, store booking.Store) ([]byte, error) 
 	return booking.LoadOrCreateKey(path)
 }
 
-// bindKey records the key's fingerprint in the store on first use, and
-// refuses a key other than the one recorded.
+// bindKey refuses a key other than the one the store's bookings were
+// sealed under (by the recorded fingerprint or, in a store from before
+// fingerprints, by a sealed mobile number), and records the key's
+// fingerprint on first use.
 func (e *env) bindKey(ctx context.Context, store booking.Store, p *booking.Protector) error {
-	err := store.BindKey(ctx, p.Fingerprint(), e.now())
+	ks, err := store.KeyState(ctx)
+	if err != nil {
+		return err
+	}
+	err = p.CheckKey(ks)
+	if err == nil {
+		err = store.BindKey(ctx, p.Fingerprint(), e.now())
+	}
 	if !errors.Is(err, booking.ErrKeyMismatch) {
 		return err
 	}

@@ -108,6 +108,27 @@ func TestKeyFileGuarded(t *testing.T) {
 			t.Fatalf("with the key restored, chat exited %d: %s", r.code, r.stderr)
 		}
 	})
+	t.Run("key_replaced_before_fingerprints", func(t *testing.T) {
+		// A database from before keys were recorded, started with another
+		// key: a sealed mobile number that does not open gives it away.
+		raw, err := sql.Open("sqlite", db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = raw.Exec(`DELETE FROM data_key`)
+		raw.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(keyPath, []byte(newKey()+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		wantRefused(t, chat(scriptBook), "the key in "+keyPath+" is not the key")
+		restore()
+		if r := chat(nil); r.code != 0 { // records the restored key again
+			t.Fatalf("with the key restored, chat exited %d: %s", r.code, r.stderr)
+		}
+	})
 	t.Run("key_replaced", func(t *testing.T) {
 		if err := os.WriteFile(keyPath, []byte(newKey()+"\n"), 0o600); err != nil {
 			t.Fatal(err)

@@ -9,12 +9,15 @@ import (
 	"github.com/clinicbot/clinicbot/booking"
 )
 
-// KeyState returns the recorded data key fingerprint ("" when none) and
-// whether any booking is stored.
+// KeyState returns the recorded data key fingerprint ("" when none),
+// whether any booking is stored, and the sealed mobile of the first that
+// holds one.
 func KeyState(ctx context.Context, db DB) (booking.KeyState, error) {
 	var ks booking.KeyState
 	err := db.QueryRow(ctx, `SELECT coalesce((SELECT fingerprint FROM data_key WHERE id = 1), ''),
-			EXISTS (SELECT 1 FROM bookings)`).Scan(&ks.Fingerprint, &ks.Bookings)
+			EXISTS (SELECT 1 FROM bookings),
+			(SELECT mobile_sealed FROM bookings WHERE mobile_sealed IS NOT NULL ORDER BY id LIMIT 1)`).
+		Scan(&ks.Fingerprint, &ks.Bookings, &ks.Sealed)
 	return ks, err
 }
 
