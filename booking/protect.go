@@ -30,6 +30,9 @@ var (
 	// ErrKeyFileExposed: a key file may be read by users other than its
 	// owner, so it is refused rather than used.
 	ErrKeyFileExposed = errors.New("key file readable by group or others")
+	// ErrKeyMismatch: the store records another data key's fingerprint than
+	// the key at hand: what it holds was sealed and hashed under that key.
+	ErrKeyMismatch = errors.New("data key does not match the store's")
 )
 
 // The labels the subkeys are derived with. Changing one changes every
@@ -39,6 +42,11 @@ const (
 	labelBirth   = "clinicbot/booking/birth-key/v1"
 	labelSeal    = "clinicbot/booking/seal/v1"
 	labelBooker  = "clinicbot/booking/booker-key/v1"
+	// The fingerprint is the HMAC of a fixed message under its own subkey:
+	// it tells keys apart and, like every subkey, reveals nothing of the
+	// master key.
+	labelFingerprint   = "clinicbot/booking/fingerprint-key/v1"
+	fingerprintMessage = "clinicbot/booking/key-fingerprint/v1"
 )
 
 // Protector protects personal data at rest: it hashes a patient's document
@@ -52,6 +60,8 @@ type Protector struct {
 	birthKey   []byte
 	bookerKey  []byte
 	aead       cipher.AEAD
+	// fingerprint is Fingerprint's answer, computed once.
+	fingerprint string
 }
 
 // NewProtector returns a Protector over the master key, which must be at
@@ -70,12 +80,20 @@ func NewProtector(key []byte) (*Protector, error) {
 		return nil, fmt.Errorf("booking: protector: %w", err)
 	}
 	return &Protector{
-		patientKey: derive(key, labelPatient),
-		birthKey:   derive(key, labelBirth),
-		bookerKey:  derive(key, labelBooker),
-		aead:       aead,
+		patientKey:  derive(key, labelPatient),
+		birthKey:    derive(key, labelBirth),
+		bookerKey:   derive(key, labelBooker),
+		aead:        aead,
+		fingerprint: keyedHash(derive(key, labelFingerprint), fingerprintMessage),
 	}, nil
 }
+
+// Fingerprint names the master key without revealing it: the same key
+// always has the same fingerprint, two keys different ones. A Store
+// records it (BindKey) so that a lost or changed key is noticed at start
+// instead of leaving old bookings unreadable and their patients bookable
+// again.
+func (p *Protector) Fingerprint() string { return p.fingerprint }
 
 // derive returns the HMAC-SHA-256 of label under key.
 func derive(key []byte, label string) []byte {
@@ -145,6 +163,28 @@ func (p *Protector) Open(sealed []byte, aad string) ([]byte, error) {
 	return plaintext, nil
 }
 
+// aadMobile is what a sealed mobile number is bound to (see Seal).
+const aadMobile = "mobile"
+
+// CheckKey tells, from what a store knows of its key, whether p's master
+// key is the one the store's data was sealed and hashed under: by the
+// recorded fingerprint or, in a store from before fingerprints were
+// recorded, by opening a sealed mobile number. Another key fails with
+// ErrKeyMismatch; a store that holds neither passes.
+func (p *Protector) CheckKey(ks KeyState) error {
+	switch {
+	case ks.Fingerprint != "":
+		if ks.Fingerprint != p.fingerprint {
+			return fmt.Errorf("booking: check key: fingerprint differs: %w", ErrKeyMismatch)
+		}
+	case ks.Sealed != nil:
+		if _, err := p.Open(ks.Sealed, aadMobile); err != nil {
+			return fmt.Errorf("booking: check key: a sealed mobile number does not open: %w", ErrKeyMismatch)
+		}
+	}
+	return nil
+}
+
 // ParseKey reads a master key from configuration: hexadecimal (64 digits
 // for 32 bytes), or standard or URL-safe base64, padded or not. It must
 // decode to at least MinKeySize bytes. It fails with ErrBadKey.
@@ -197,6 +237,11 @@ func LoadOrCreateKey(path string) ([]byte, error) {
 	// Ours or, after a lost race, the other process's: read what is there.
 	return readKeyFile(path)
 }
+
+// LoadKey returns the master key kept in the file at path; a missing file
+// fails with an error that matches fs.ErrNotExist, one that its group or
+// others may read with ErrKeyFileExposed.
+func LoadKey(path string) ([]byte, error) { return readKeyFile(path) }
 
 func readKeyFile(path string) ([]byte, error) {
 	f, err := os.Open(path)

@@ -59,6 +59,7 @@ func TestKeyDerivationDistinct(t *testing.T) {
 		"birth":   derive(master, labelBirth),
 		"seal":    derive(master, labelSeal),
 		"booker":  derive(master, labelBooker),
+		"print":   derive(master, labelFingerprint),
 	}
 	for a, ka := range subkeys {
 		for b, kb := range subkeys {
@@ -77,6 +78,62 @@ func TestKeyDerivationDistinct(t *testing.T) {
 	if direct := keyedHash(master, string(doc.Type), doc.Number); string(p.PatientKey(doc)) == direct {
 		t.Error("PatientKey is keyed with the master key itself")
 	}
+}
+
+func TestFingerprint(t *testing.T) {
+	t.Parallel()
+	a, again, b := newTestProtector(t, 7), newTestProtector(t, 7), newTestProtector(t, 8)
+	if a.Fingerprint() != again.Fingerprint() {
+		t.Errorf("Fingerprint of one key = %s and %s, want equal", a.Fingerprint(), again.Fingerprint())
+	}
+	if a.Fingerprint() == b.Fingerprint() {
+		t.Errorf("Fingerprint of two keys = %s for both, want different", a.Fingerprint())
+	}
+	// Keyed by its own subkey: not the master key, nor a subkey used to
+	// hash or seal personal data.
+	master := testKey(7)
+	for name, key := range map[string][]byte{"master": master, "patient": a.patientKey, "booker": a.bookerKey} {
+		if keyedHash(key, fingerprintMessage) == a.Fingerprint() {
+			t.Errorf("Fingerprint is keyed with the %s key", name)
+		}
+	}
+	if want := keyedHash(derive(master, labelFingerprint), fingerprintMessage); a.Fingerprint() != want {
+		t.Errorf("Fingerprint = %s, want the HMAC of its message under the fingerprint subkey, %s", a.Fingerprint(), want)
+	}
+}
+
+func TestCheckKey(t *testing.T) {
+	t.Parallel()
+	mine, other := newTestProtector(t, 7), newTestProtector(t, 8)
+	sealed, err := mine.Seal([]byte("91234567"), aadMobile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		ks   KeyState
+		want error
+	}{
+		{"NewStore", KeyState{}, nil},
+		{"SameFingerprint", KeyState{Fingerprint: mine.Fingerprint(), Bookings: true, Sealed: sealed}, nil},
+		{"OtherFingerprint", KeyState{Fingerprint: other.Fingerprint(), Bookings: true}, ErrKeyMismatch},
+		{"NoFingerprintSealedOpens", KeyState{Bookings: true, Sealed: sealed}, nil},
+		{"NoFingerprintSealedUnderOther", KeyState{Bookings: true, Sealed: mustSeal(t, other)}, ErrKeyMismatch},
+	}
+	for _, tt := range tests {
+		if err := mine.CheckKey(tt.ks); !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
+			t.Errorf("CheckKey(%s) = %v, want %v", tt.name, err, tt.want)
+		}
+	}
+}
+
+func mustSeal(t *testing.T, p *Protector) []byte {
+	t.Helper()
+	sealed, err := p.Seal([]byte("91234567"), aadMobile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sealed
 }
 
 func TestBookerPseudonym(t *testing.T) {

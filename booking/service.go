@@ -343,7 +343,7 @@ func (s *Service) Book(ctx context.Context, r BookRequest) (Booking, error) {
 		CreatedAt:      s.Now().UTC(),
 		IdempotencyKey: r.IdempotencyKey,
 	}
-	if nb.MobileSealed, err = s.Protector.Seal([]byte(r.Patient.Mobile), "mobile"); err != nil {
+	if nb.MobileSealed, err = s.Protector.Seal([]byte(r.Patient.Mobile), aadMobile); err != nil {
 		return Booking{}, fmt.Errorf("booking: seal mobile: %w", err)
 	}
 	// A retried request must find its booking even when the slot has since

@@ -74,10 +74,30 @@ type Store interface {
 	// Audit returns the audit records at or after since, oldest first.
 	Audit(ctx context.Context, since time.Time) ([]AuditRecord, error)
 
+	// KeyState returns the fingerprint of the data key BindKey recorded
+	// ("" when none) and whether the store holds any booking.
+	KeyState(ctx context.Context) (KeyState, error)
+	// BindKey records fingerprint (Protector.Fingerprint) as the data key's
+	// when the store records none yet. When it records another, BindKey
+	// fails with ErrKeyMismatch and changes nothing.
+	BindKey(ctx context.Context, fingerprint string, at time.Time) error
+
 	// Ping checks the store is reachable.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
 	Close() error
+}
+
+// KeyState is what a Store knows of the data key its personal data was
+// sealed and hashed under.
+type KeyState struct {
+	Fingerprint string // "" when no key is recorded yet
+	Bookings    bool   // the store holds at least one booking
+	// Sealed is the sealed mobile number of one stored booking, nil when
+	// none holds one: in a store from before fingerprints were recorded,
+	// opening it tells whether a key is the one the bookings were sealed
+	// under (Protector.CheckKey).
+	Sealed []byte
 }
 
 // SlotQuery selects slots.

@@ -132,7 +132,13 @@ func (e *Engine) Step(ctx context.Context, booker booking.Booker, s *Session, in
 		}
 	}
 	s.UpdatedAt = e.now().UTC()
-	return Result{Replies: t.replies, Sensitive: t.sensitive, Lang: s.Lang, States: t.visited}, nil
+	res := Result{Replies: t.replies, Sensitive: t.sensitive, Lang: s.Lang, States: t.visited}
+	res.FirstSensitive = t.sensitive && !s.Sensitive
+	s.Sensitive = s.Sensitive || t.sensitive
+	if st := conversation.info(before.State); st != nil && st.echoes {
+		res.Retract = true
+	}
+	return res, nil
 }
 
 func (e *Engine) newTurn(ctx context.Context, booker booking.Booker, s *Session, in Input) *turn {

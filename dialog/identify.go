@@ -69,8 +69,9 @@ func identify(tip, example, next string) []step {
 				}
 				return evConfirm
 			}),
-			next: map[string]string{evRetry: "birth", evConfirm: next},
-			note: "出生日期, said back",
+			next:   map[string]string{evRetry: "birth", evConfirm: next},
+			echoes: true,
+			note:   "出生日期, said back",
 		},
 	)
 }

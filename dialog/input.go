@@ -74,6 +74,15 @@ type Result struct {
 	// identity document number, a date of birth or a phone number): an
 	// adapter that can delete the booker's message does so.
 	Sensitive bool
+	// FirstSensitive says Sensitive is true for the first time in this
+	// session: an adapter that tells the booker it deleted their message
+	// says so now, once a conversation, not at every such message.
+	FirstSensitive bool
+	// Retract says the question this input answered repeated the patient's
+	// personal data (the date of birth said back): an adapter that can
+	// remove or rewrite the bot's own message that asked it does so, e.g.
+	// by editing that message into the first reply.
+	Retract bool
 	// Lang is the session's language after the input (adapters localize
 	// their own texts, e.g. alerts, with it).
 	Lang string

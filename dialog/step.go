@@ -43,6 +43,10 @@ type step struct {
 	fail []failure
 	// exit offers "離開" beside the step's options.
 	exit bool
+	// echoes marks a step whose question repeats the patient's personal
+	// data (the date of birth said back): once it is answered, the answer's
+	// Result asks adapters to retract it.
+	echoes bool
 	// ends marks a step that ends its flow: the answers (the patient's
 	// personal data) are dropped on reaching it.
 	ends bool

@@ -2,6 +2,7 @@ package bookingtest
 
 import (
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,6 +32,8 @@ var storeCases = []testCase{
 	{"Complete", testComplete},
 	{"Purge", testPurge},
 	{"FailedVerifications", testFailedVerifications},
+	{"BindKeyRecordsTheFirstKeyOnly", testBindKey},
+	{"BindKeyConcurrent", testBindKeyConcurrent},
 	{"PingClose", testPingClose},
 }
 
@@ -670,5 +673,69 @@ func testPingClose(t *testing.T, f *fixture) {
 	}
 	if err := f.store.Close(); err != nil {
 		t.Errorf("Close = %v", err)
+	}
+}
+
+func testBindKey(t *testing.T, f *fixture) {
+	ks, err := f.store.KeyState(f.ctx)
+	if err != nil {
+		t.Fatalf("KeyState = %v", err)
+	}
+	if diff := cmp.Diff(booking.KeyState{}, ks); diff != "" {
+		t.Errorf("KeyState of a new store (-want +got):\n%s", diff)
+	}
+	mine := f.prot.Fingerprint()
+	if err := f.store.BindKey(f.ctx, mine, start); err != nil {
+		t.Fatalf("BindKey(first) = %v", err)
+	}
+	if err := f.store.BindKey(f.ctx, mine, start.Add(time.Hour)); err != nil {
+		t.Errorf("BindKey(same key again) = %v, want nil", err)
+	}
+	if err := f.store.BindKey(f.ctx, NewProtector(t).Fingerprint(), start.Add(time.Hour)); !errors.Is(err, booking.ErrKeyMismatch) {
+		t.Errorf("BindKey(another key) = %v, want ErrKeyMismatch", err)
+	}
+
+	sl := f.slot(booking.ServiceClinic, kwunTong, at(0, 10, 0), 1)
+	if _, err := f.store.Book(f.ctx, f.newBooking(patient(1), booker(1), sl.ID, "ABC-2345")); err != nil {
+		t.Fatalf("Book: %v", err)
+	}
+	ks, err = f.store.KeyState(f.ctx)
+	if err != nil {
+		t.Fatalf("KeyState = %v", err)
+	}
+	if ks.Fingerprint != mine || !ks.Bookings {
+		t.Errorf("KeyState after a booking = %+v, want fingerprint %s and bookings", ks, mine)
+	}
+	if err := f.prot.CheckKey(booking.KeyState{Sealed: ks.Sealed}); err != nil {
+		t.Errorf("KeyState.Sealed does not open with the key it was sealed under: %v", err)
+	}
+	other := NewProtector(t)
+	if err := other.CheckKey(booking.KeyState{Bookings: true, Sealed: ks.Sealed}); !errors.Is(err, booking.ErrKeyMismatch) {
+		t.Errorf("CheckKey(another key, by the sealed mobile) = %v, want ErrKeyMismatch", err)
+	}
+}
+
+// testBindKeyConcurrent binds two keys at once, as two replicas starting
+// together with different keys would: exactly one is recorded, and the other
+// is refused.
+func testBindKeyConcurrent(t *testing.T, f *fixture) {
+	fps := []string{f.prot.Fingerprint(), NewProtector(t).Fingerprint()}
+	errs := make([]error, len(fps))
+	var wg sync.WaitGroup
+	for i, fp := range fps {
+		wg.Go(func() { errs[i] = f.store.BindKey(f.ctx, fp, start) })
+	}
+	wg.Wait()
+	ks, err := f.store.KeyState(f.ctx)
+	if err != nil {
+		t.Fatalf("KeyState = %v", err)
+	}
+	for i, fp := range fps {
+		switch {
+		case fp == ks.Fingerprint && errs[i] != nil:
+			t.Errorf("BindKey(recorded key) = %v, want nil", errs[i])
+		case fp != ks.Fingerprint && !errors.Is(errs[i], booking.ErrKeyMismatch):
+			t.Errorf("BindKey(key not recorded) = %v, want ErrKeyMismatch", errs[i])
+		}
 	}
 }

@@ -284,3 +284,20 @@ func (s *Store) Audit(ctx context.Context, since time.Time) (_ []booking.AuditRe
 	defer wrap(&err, "audit")
 	return sqlstore.Audit(ctx, s.pooled, since)
 }
+
+// KeyState returns the recorded data key fingerprint and whether any
+// booking is stored.
+func (s *Store) KeyState(ctx context.Context) (_ booking.KeyState, err error) {
+	defer wrap(&err, "key state")
+	return sqlstore.KeyState(ctx, s.pooled)
+}
+
+// BindKey records the data key's fingerprint on first use, and fails with
+// booking.ErrKeyMismatch when another is recorded. Replicas binding at once
+// record one fingerprint.
+func (s *Store) BindKey(ctx context.Context, fingerprint string, at time.Time) (err error) {
+	defer wrap(&err, "bind key")
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		return sqlstore.BindKey(ctx, on(tx), fingerprint, at)
+	})
+}

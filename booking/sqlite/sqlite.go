@@ -27,6 +27,7 @@ import (
 
 	"github.com/clinicbot/clinicbot/booking"
 	"github.com/clinicbot/clinicbot/booking/internal/sqlstore"
+	"github.com/clinicbot/clinicbot/internal/filemode"
 )
 
 //go:embed migrations/*.sql
@@ -49,9 +50,17 @@ var _ booking.Store = (*Store)(nil)
 // Open opens (creating if need be) the SQLite database file at path in WAL
 // mode with foreign keys on, applies the embedded migrations and returns a
 // Store.
+//
+// The file holds personal data, sealed or hashed: Open creates it with mode
+// 0600 (SQLite gives path-wal and path-shm the file's mode), and refuses
+// with a *filemode.ExposedError a file, or one of those two, that group or
+// others may read.
 func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" || strings.ContainsRune(path, '?') || strings.HasPrefix(path, "file:") || path == ":memory:" {
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, &booking.ValidationError{Field: "path", Reason: booking.ReasonFormat})
+	}
+	if err := filemode.Create(path, path+"-wal", path+"-shm"); err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	pragmas := "?_pragma=busy_timeout(" + strconv.FormatInt(BusyTimeout.Milliseconds(), 10) + ")" +
 		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"

@@ -289,3 +289,25 @@ func (s *Store) Audit(ctx context.Context, since time.Time) ([]booking.AuditReco
 	}
 	return records, nil
 }
+
+// KeyState returns the recorded data key fingerprint and whether any
+// booking is stored.
+func (s *Store) KeyState(ctx context.Context) (booking.KeyState, error) {
+	ks, err := sqlstore.KeyState(ctx, s.reader)
+	if err != nil {
+		return booking.KeyState{}, fmt.Errorf("sqlite: key state: %w", err)
+	}
+	return ks, nil
+}
+
+// BindKey records the data key's fingerprint on first use, and fails with
+// booking.ErrKeyMismatch when another is recorded.
+func (s *Store) BindKey(ctx context.Context, fingerprint string, at time.Time) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		return sqlstore.BindKey(ctx, on(tx), fingerprint, at)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: bind key: %w", translate(err))
+	}
+	return nil
+}

@@ -6,13 +6,16 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 
 	"github.com/clinicbot/clinicbot/booking"
 	"github.com/clinicbot/clinicbot/booking/bookingtest"
 	"github.com/clinicbot/clinicbot/booking/sqlite"
+	"github.com/clinicbot/clinicbot/internal/filemode"
 )
 
 // openStore opens a Store on a new file in t's temporary directory and
@@ -177,4 +180,47 @@ func BenchmarkBook(b *testing.B) {
 		s, _ := openStore(b)
 		return s
 	})
+}
+
+// TestFilesPrivate: the file and the journals SQLite keeps beside it hold
+// personal data, so they are the owner's alone; a file others may read is
+// refused.
+func TestFilesPrivate(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix permissions")
+	}
+	s, path := openStore(t)
+	if err := s.SaveClinics(t.Context(), []booking.Clinic{{ID: "c", Region: booking.RegionHongKong}}); err != nil {
+		t.Fatalf("SaveClinics: %v", err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		info, err := os.Stat(p)
+		if err != nil {
+			t.Fatalf("while open: %v", err)
+		}
+		if info.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %04o, want 0600", filepath.Base(p), info.Mode().Perm())
+		}
+	}
+
+	for _, name := range []string{"clinicbot.db", "clinicbot.db-wal"} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			exposed := filepath.Join(dir, name)
+			if err := os.WriteFile(exposed, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(exposed, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			s, err := sqlite.Open(t.Context(), filepath.Join(dir, "clinicbot.db"))
+			var ee *filemode.ExposedError
+			if !errors.As(err, &ee) || ee.Files[0].Path != exposed {
+				if err == nil {
+					s.Close()
+				}
+				t.Errorf("Open with %s of mode 0644 = %v, want an *ExposedError naming it", name, err)
+			}
+		})
+	}
 }

@@ -486,3 +486,40 @@ func newRouter(t *testing.T, env *dialogtest.Env, logger *slog.Logger) (bot.Hand
 	r := bot.NewRouter(env.NewEngine(t), coord, bot.Options{Logger: logger, Now: env.Clock.Now})
 	return r, r
 }
+
+// TestEndToEndNoEchoOfPersonalData: after a booking, no message in the
+// chat, the bot's own included, shows the patient's date of birth, and the
+// notice that such messages are deleted was said once.
+func TestEndToEndNoEchoOfPersonalData(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.start(nil, nil)
+	const chat = 2006
+	w.bookUpToOffer(chat, "B234567(1)")
+	w.press(chat, "accept")
+	if n := len(w.bookings()); n != 1 {
+		t.Fatalf("bookings = %d, want 1", n)
+	}
+	notices := 0
+	for _, m := range w.srv.Messages(chat) {
+		if m.Deleted {
+			continue
+		}
+		if strings.Contains(m.Text, "1970年1月1日") || strings.Contains(m.Text, "B234567") || strings.Contains(m.Text, "9123") {
+			t.Errorf("message %d still shows personal data: %q", m.ID, m.Text)
+		}
+		if strings.Contains(m.Text, "我已刪除你剛才載有病人個人資料的訊息") {
+			notices++
+		}
+	}
+	if notices != 1 {
+		t.Errorf("the deletion notice was said %d times, want once:\n%s", notices, dump(w.srv.Messages(chat)))
+	}
+	calls := map[string]int{}
+	for _, c := range w.srv.Calls() {
+		if c.ChatID == chat {
+			calls[c.Method]++
+		}
+	}
+	t.Logf("calls in one clinic booking: %v", calls)
+}

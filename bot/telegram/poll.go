@@ -9,6 +9,8 @@ import (
 	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/clinicbot/clinicbot/locales"
 )
 
 // Poll receives updates by long polling until ctx ends, then waits for the
@@ -20,6 +22,19 @@ import (
 // half-way gets the unfinished updates again. Updates from different chats
 // are handled in parallel, those of one chat in order: each goes to the
 // handler's Go in the order read.
+//
+// One chat's backlog does not hold up the others. At most maxPerChat of a
+// chat's updates are in hand at once (one handled, the rest waiting their
+// turn in the router); an update read while that many are in hand is
+// dropped, counted as handled and so confirmed, and so is every update of
+// that chat until it has sent none for floodQuiet. The chat is told (once
+// a minute at most, telegram.slow_down) to wait for the answers. Without
+// the bound a flooding chat's updates took every slot of MaxInFlight while
+// they waited, one a second, for that chat's rate limit, and the loop read
+// no other chat's update meanwhile. Without the quiet period the chat's
+// next updates would be taken in hand as soon as the first were answered:
+// each batch of getUpdates would then wait on that chat's rate limit, and
+// other chats behind a long flood would wait for all of them.
 //
 // An update the handler fails on counts as handled (the error is logged):
 // stopping there would hold back every later update. So the router must
@@ -37,6 +52,8 @@ func (b *Bot) Poll(ctx context.Context) error {
 		b:       b,
 		sem:     make(chan struct{}, b.maxInFlight),
 		changed: make(chan struct{}),
+		inHand:  make(map[int64]int),
+		floods:  make(map[int64]*flood),
 	}
 	return p.run(ctx)
 }
@@ -54,9 +71,28 @@ type poller struct {
 
 	mu         sync.Mutex
 	pending    []int         // update IDs in hand, ascending
-	dispatched int           // highest update ID handed out, 0 for none
+	dispatched int           // highest update ID handed out or dropped, 0 for none
 	changed    chan struct{} // closed and replaced when an update is done
+	// inHand counts each chat's updates in hand; a chat with none has no
+	// entry.
+	inHand map[int64]int
+	// floods are the chats that had an update dropped lately.
+	floods map[int64]*flood
 }
+
+// flood is what the poller remembers of a chat that sent too much.
+type flood struct {
+	dropped time.Time // when its last update was dropped
+	told    time.Time // when it was last told to slow down
+}
+
+// A flooding chat's updates are dropped until it has been quiet for
+// floodQuiet (a person reading an answer is quiet longer); it is told to
+// slow down once every slowDownEvery at most.
+const (
+	floodQuiet    = 3 * time.Second
+	slowDownEvery = time.Minute
+)
 
 func (p *poller) run(ctx context.Context) error {
 	b := p.b
@@ -162,15 +198,21 @@ func (p *poller) dispatch(ctx context.Context, u tgbotapi.Update) bool {
 	if seen {
 		return true
 	}
+	chat, ok := chatOf(&u)
+	if ok && p.drop(ctx, chat, u) {
+		return true
+	}
 	select {
 	case p.sem <- struct{}{}:
 	case <-ctx.Done():
 		return false
 	}
-	chat, _ := chatOf(&u)
 	p.mu.Lock()
 	p.dispatched = u.UpdateID
 	p.pending = append(p.pending, u.UpdateID)
+	if ok {
+		p.inHand[chat]++
+	}
 	p.mu.Unlock()
 
 	p.wg.Add(1)
@@ -182,7 +224,7 @@ func (p *poller) dispatch(ctx context.Context, u tgbotapi.Update) bool {
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(jctx), p.b.updateTimeout)
 		p.b.handle(uctx, u)
 		cancel()
-		p.finish(u.UpdateID)
+		p.finish(u.UpdateID, chat, ok)
 	}
 	if err := p.b.handler.Go(ctx, bookerOf(chat), job); err != nil {
 		// The router closed under a running Poll: counted as handled, as
@@ -190,14 +232,85 @@ func (p *poller) dispatch(ctx context.Context, u tgbotapi.Update) bool {
 		p.b.log.Error("update not handled", "update_id", u.UpdateID, "err", err)
 		p.wg.Done()
 		<-p.sem
-		p.finish(u.UpdateID)
+		p.finish(u.UpdateID, chat, ok)
 	}
 	return true
 }
 
-func (p *poller) finish(id int) {
+// drop drops u, marking it handed out but never in hand, when its chat has
+// maxPerChat updates in hand already or had one dropped less than
+// floodQuiet ago; the first dropped in a while sends the chat the
+// slow-down notice. It reports whether u was dropped.
+func (p *poller) drop(ctx context.Context, chat int64, u tgbotapi.Update) bool {
+	b := p.b
+	now := b.limiter.now()
+	p.mu.Lock()
+	f := p.floods[chat]
+	if p.inHand[chat] < b.maxPerChat && (f == nil || now.Sub(f.dropped) >= floodQuiet) {
+		p.mu.Unlock()
+		return false
+	}
+	if f == nil {
+		if len(p.floods) > sweepAbove {
+			for c, old := range p.floods {
+				if now.Sub(old.dropped) >= floodQuiet && now.Sub(old.told) >= slowDownEvery {
+					delete(p.floods, c)
+				}
+			}
+		}
+		f = &flood{}
+		p.floods[chat] = f
+	}
+	p.dispatched = u.UpdateID
+	f.dropped = now
+	tell := now.Sub(f.told) >= slowDownEvery
+	if tell {
+		f.told = now
+	}
+	p.mu.Unlock()
+
+	log := b.log.With("update_id", u.UpdateID, "chat_id", chat)
+	log.DebugContext(ctx, "update dropped", "reason", "chat_backlog", "in_hand", b.maxPerChat)
+	if !tell {
+		return true
+	}
+	log.WarnContext(ctx, "chat floods the bot; its excess updates are dropped", "in_hand", b.maxPerChat)
+	lang := locales.Match(languageOf(&u))
+	// Said in the chat's line, after the answers to the updates in hand:
+	// sent beside them, it would take one of the chat's rate-limit tokens
+	// first and hold their answers (and so the offset) back a second more.
+	p.wg.Add(1)
+	notice := func(jctx context.Context) {
+		defer p.wg.Done()
+		nctx, cancel := context.WithTimeout(context.WithoutCancel(jctx), b.updateTimeout)
+		defer cancel()
+		b.sendNotice(nctx, log, chat, say(lang, keySlowDown))
+	}
+	if err := b.handler.Go(ctx, bookerOf(chat), notice); err != nil {
+		p.wg.Done() // the router closed: nothing more is said
+	}
+	return true
+}
+
+// languageOf is the client language of u's sender, "" when unknown.
+func languageOf(u *tgbotapi.Update) string {
+	switch {
+	case u.Message != nil && u.Message.From != nil:
+		return u.Message.From.LanguageCode
+	case u.CallbackQuery != nil && u.CallbackQuery.From != nil:
+		return u.CallbackQuery.From.LanguageCode
+	}
+	return ""
+}
+
+func (p *poller) finish(id int, chat int64, counted bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if counted {
+		if p.inHand[chat]--; p.inHand[chat] <= 0 {
+			delete(p.inHand, chat)
+		}
+	}
 	for i, pid := range p.pending {
 		if pid == id {
 			p.pending = append(p.pending[:i], p.pending[i+1:]...)

@@ -71,6 +71,11 @@ type Options struct {
 	// with bursts of three times that (at least 1); zero means
 	// DefaultChatRate.
 	ChatRate float64
+	// MaxPerChat bounds the updates of one chat Poll holds at once (one
+	// handled, the others waiting their turn); the chat's further updates
+	// are dropped until it has fewer. Zero means 4: more than a person
+	// types or presses before the bot answers.
+	MaxPerChat int
 }
 
 // Bot is a Telegram adapter. Its methods are safe for concurrent use.
@@ -85,6 +90,7 @@ type Bot struct {
 	pollTimeout   time.Duration
 	updateTimeout time.Duration
 	maxInFlight   int
+	maxPerChat    int
 	limiter       *limiter
 }
 
@@ -128,6 +134,7 @@ func New(opts Options) (*Bot, error) {
 		pollTimeout:   opts.PollTimeout,
 		updateTimeout: opts.UpdateTimeout,
 		maxInFlight:   opts.MaxInFlight,
+		maxPerChat:    opts.MaxPerChat,
 	}
 	if b.client == nil {
 		b.client = &http.Client{}
@@ -147,6 +154,9 @@ func New(opts Options) (*Bot, error) {
 	}
 	if b.maxInFlight <= 0 {
 		b.maxInFlight = 64
+	}
+	if b.maxPerChat <= 0 {
+		b.maxPerChat = 4
 	}
 	now := opts.Now
 	if now == nil {

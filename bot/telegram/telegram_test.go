@@ -235,6 +235,137 @@ func TestPollOffsetIsLowWaterMark(t *testing.T) {
 	f.srv.WaitFor(t, "both confirmed", func() bool { return len(f.srv.Pending()) == 0 })
 }
 
+// TestPollFloodingChatDoesNotBlockOthers: a chat that sends more than the
+// bot can answer keeps MaxPerChat updates in hand, handled in order, and
+// has the rest dropped (and confirmed) with one notice; another chat is
+// answered meanwhile.
+func TestPollFloodingChatDoesNotBlockOthers(t *testing.T) {
+	t.Parallel()
+	const flood, other = 1, 2
+	release := make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	var mu sync.Mutex
+	var handled []string
+	h := handlerFunc(func(ctx context.Context, u bot.Update) (dialog.Result, error) {
+		if u.Booker.ID == strconv.Itoa(flood) {
+			mu.Lock()
+			handled = append(handled, u.Input.Text)
+			mu.Unlock()
+			<-release
+		}
+		return dialog.Result{Replies: []dialog.Reply{reply("ok " + u.Input.Text)}, Lang: "en"}, nil
+	})
+	f := newFixture(t, h, false)
+	// Fewer slots than the flood: without a bound per chat, its updates
+	// waiting their turn would take them all.
+	b, err := telegram.New(telegram.Options{
+		Token: telegram.Token(f.srv.Token), Endpoint: f.srv.Endpoint(), Handler: h,
+		Logger: slog.New(slog.NewTextHandler(f.logs, nil)), Sleep: f.sleeps.sleep, PollTimeout: 5 * time.Second,
+		MaxInFlight: 8,
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	f.bot = b
+	f.srv.SetLanguage(flood, "en")
+	var ids []int
+	for i := range 30 {
+		ids = append(ids, f.srv.SendText(flood, strconv.Itoa(i)))
+	}
+	f.srv.SendText(other, "hello")
+	f.poll(t)
+	t.Cleanup(unblock) // before Poll's cleanup: a failed wait must not leave Poll stuck
+
+	f.srv.WaitFor(t, "the other chat's answer", func() bool {
+		return slices.Equal(texts(f.srv.LastMessages(other)), []string{"ok hello"})
+	})
+	// In hand, the flooding chat's first update holds the offset: neither
+	// it nor anything after it is confirmed.
+	if pending := f.srv.Pending(); len(pending) == 0 || pending[0] != ids[0] {
+		t.Errorf("pending while the flooding chat's first update is in hand = %v, want from %d on", pending, ids[0])
+	}
+
+	unblock()
+	f.srv.WaitFor(t, "every update confirmed", func() bool { return len(f.srv.Pending()) == 0 })
+	// The notice comes after the answers to the updates kept.
+	const slowDown = "You are sending messages faster than I can answer."
+	f.srv.WaitFor(t, "the slow-down notice", func() bool { return hasText(f.srv.Messages(flood), slowDown) })
+	if got := texts(f.srv.Messages(flood)); !strings.Contains(got[len(got)-1], slowDown) {
+		t.Errorf("the flooding chat's last message = %q, want the slow-down notice after the answers", got[len(got)-1])
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if diff := cmp.Diff([]string{"0", "1", "2", "3"}, handled); diff != "" {
+		t.Errorf("flooding chat's updates handled (-want +got):\n%s", diff)
+	}
+	notices := 0
+	for _, m := range f.srv.Messages(flood) {
+		if strings.Contains(m.Text, slowDown) {
+			notices++
+		}
+	}
+	if notices != 1 {
+		t.Errorf("slow-down notices = %d, want 1:\n%q", notices, texts(f.srv.Messages(flood)))
+	}
+}
+
+// TestPollFloodingChatQuietPeriod: once a chat has had updates dropped,
+// its next ones are dropped too until it has been quiet a while; then it
+// is answered again.
+func TestPollFloodingChatQuietPeriod(t *testing.T) {
+	t.Parallel()
+	const chat = 5
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var handled []string
+	now := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}
+	h := handlerFunc(func(ctx context.Context, u bot.Update) (dialog.Result, error) {
+		mu.Lock()
+		handled = append(handled, u.Input.Text)
+		mu.Unlock()
+		<-release
+		return dialog.Result{Replies: []dialog.Reply{reply("ok")}, Lang: "en"}, nil
+	})
+	f := newFixture(t, h, false)
+	b, err := telegram.New(telegram.Options{
+		Token: telegram.Token(f.srv.Token), Endpoint: f.srv.Endpoint(), Handler: h,
+		Logger: slog.New(slog.NewTextHandler(f.logs, nil)), Sleep: f.sleeps.sleep, PollTimeout: 5 * time.Second,
+		Now: clock,
+	})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	f.bot = b
+	for i := range 6 {
+		f.srv.SendText(chat, strconv.Itoa(i))
+	}
+	f.poll(t)
+	// A second poll: the first batch is dispatched, the excess dropped.
+	f.srv.WaitFor(t, "a second poll", func() bool { return countCalls(f.srv, "getUpdates") >= 2 })
+	close(release)
+	f.srv.WaitFor(t, "the flood confirmed", func() bool { return len(f.srv.Pending()) == 0 })
+
+	f.srv.SendText(chat, "too soon") // nothing in hand, but not quiet yet
+	f.srv.WaitFor(t, "too soon confirmed", func() bool { return len(f.srv.Pending()) == 0 })
+	mu.Lock()
+	now = now.Add(3 * time.Second)
+	mu.Unlock()
+	f.srv.SendText(chat, "after a pause")
+	f.srv.WaitFor(t, "after a pause confirmed", func() bool { return len(f.srv.Pending()) == 0 })
+
+	mu.Lock()
+	defer mu.Unlock()
+	if diff := cmp.Diff([]string{"0", "1", "2", "3", "after a pause"}, handled); diff != "" {
+		t.Errorf("updates handled (-want +got):\n%s", diff)
+	}
+}
+
 func countCalls(srv *telegramtest.Server, method string) int {
 	n := 0
 	for _, c := range srv.Calls() {
@@ -484,23 +615,31 @@ func TestContact(t *testing.T) {
 	}
 }
 
+// TestSensitiveMessageDeleted: every message with personal data is
+// deleted; the booker is told so at the first one of the conversation only.
 func TestSensitiveMessageDeleted(t *testing.T) {
 	t.Parallel()
-	const id = "A1234563"
+	const id, dob = "A1234563", "1970"
 	h := handlerFunc(func(ctx context.Context, u bot.Update) (dialog.Result, error) {
-		return dialog.Result{Sensitive: true, Lang: "zh-HK", Replies: []dialog.Reply{reply("證件號碼：A123***(*)")}}, nil
+		if u.Input.Text == id {
+			return dialog.Result{Sensitive: true, FirstSensitive: true, Lang: "zh-HK", Replies: []dialog.Reply{reply("證件號碼：A123***(*)")}}, nil
+		}
+		return dialog.Result{Sensitive: true, Lang: "zh-HK", Replies: []dialog.Reply{reply("出生日期？")}}, nil
 	})
 	f := newFixture(t, h, false)
 	f.srv.SendText(9, id)
 	f.poll(t)
 	f.srv.WaitFor(t, "the replies", func() bool { return len(f.srv.LastMessages(9)) == 2 })
-	msgs := f.srv.Messages(9)
-	if !msgs[0].Deleted {
-		t.Error("the message with the ID number was not deleted")
-	}
 	want := []string{"為保障私隱，我已刪除你剛才載有病人個人資料的訊息，以免共用這部電話的人看到。", "證件號碼：A123***(*)"}
 	if diff := cmp.Diff(want, texts(f.srv.LastMessages(9))); diff != "" {
-		t.Errorf("replies (-want +got):\n%s", diff)
+		t.Errorf("replies to the first (-want +got):\n%s", diff)
+	}
+	f.srv.SendText(9, dob)
+	f.srv.WaitFor(t, "the second reply", func() bool { return slices.Equal(texts(f.srv.LastMessages(9)), []string{"出生日期？"}) })
+	for _, m := range f.srv.Messages(9) {
+		if !m.FromBot && !m.Deleted {
+			t.Errorf("message %q with personal data was not deleted", m.Text)
+		}
 	}
 	if strings.Contains(f.logs.String(), id) {
 		t.Error("the ID number reached the log")

@@ -23,6 +23,7 @@ const (
 	keyDeleted     = "telegram.deleted"
 	keyStale       = "telegram.stale"
 	keyUnsupported = "telegram.unsupported"
+	keySlowDown    = "telegram.slow_down"
 )
 
 // say renders one of the adapter's own messages in lang.

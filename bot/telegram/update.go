@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -130,14 +131,16 @@ func (b *Bot) handleMessage(ctx context.Context, log *slog.Logger, updateID int,
 	replies := res.Replies
 	if res.Sensitive {
 		// The message holds the patient's identity document number or date
-		// of birth: it must not stay on a phone that others may use.
+		// of birth: it must not stay on a phone that others may use. The
+		// booker is told so once a conversation: three notices in one
+		// booking would bury the questions.
 		_, err := b.request(ctx, "deleteMessage", tgbotapi.NewDeleteMessage(chatID, m.MessageID))
 		switch {
-		case err == nil || errors.Is(err, ErrMessageGone):
+		case err != nil && !errors.Is(err, ErrMessageGone):
+			log.ErrorContext(ctx, "delete sensitive message", "error", err)
+		case res.FirstSensitive:
 			notice := dialog.Reply{Key: keyDeleted, Text: say(res.Lang, keyDeleted)}
 			replies = append([]dialog.Reply{notice}, replies...)
-		default:
-			log.ErrorContext(ctx, "delete sensitive message", "error", err)
 		}
 	}
 	b.deliver(ctx, log, booker, chatID, nil, false, replies, res.Lang)
@@ -170,6 +173,13 @@ func (b *Bot) handleCallback(ctx context.Context, log *slog.Logger, updateID int
 		b.answer(ctx, log, q.ID, alertText(replies[0].Text, res.Lang))
 		b.deliver(ctx, log, booker, chatID, q.Message, false, replies[1:], res.Lang)
 		return
+	}
+	if res.Retract && len(replies) > 0 && !replies[0].Replace {
+		// The pressed message said the patient's date of birth back: it is
+		// edited into the first reply, which costs no more calls than
+		// removing its keyboard would, and leaves no copy in the chat.
+		replies = slices.Clone(replies)
+		replies[0].Replace = true
 	}
 	b.answer(ctx, log, q.ID, "")
 	b.deliver(ctx, log, booker, chatID, q.Message, true, replies, res.Lang)

@@ -10,6 +10,8 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	"go.mau.fi/whatsmeow/store/sqlstore"
 	_ "modernc.org/sqlite" // database/sql driver "sqlite"
+
+	"github.com/clinicbot/clinicbot/internal/filemode"
 )
 
 // The databases the device store can live in.
@@ -26,6 +28,10 @@ const (
 // and brings whatsmeow's own tables (whatsmeow_*) up to date. Those tables
 // are whatsmeow's alone: clinicbot's migrations never touch them.
 //
+// The store holds the linked device's keys. An SQLite file is created with
+// mode 0600 (SQLite gives its -wal and -shm files the same), and one that
+// group or others may read is refused with a *filemode.ExposedError.
+//
 // For SQLite, foreign keys (which whatsmeow requires), write-ahead logging and
 // a busy timeout (pooled connections are separate SQLite handles) are set in
 // the DSN unless it sets them already.
@@ -34,6 +40,11 @@ func OpenDeviceStore(ctx context.Context, dialect, dsn string, log *slog.Logger)
 	switch dialect {
 	case DialectSQLite:
 		driver = "sqlite"
+		if path := sqlitePath(dsn); path != "" {
+			if err := filemode.Create(path, path+"-wal", path+"-shm"); err != nil {
+				return nil, fmt.Errorf("whatsapp: open device store: %w", err)
+			}
+		}
 		dsn = sqlitePragmas(dsn)
 	case DialectPostgres:
 		driver = "pgx"
@@ -50,6 +61,16 @@ func OpenDeviceStore(ctx context.Context, dialect, dsn string, log *slog.Logger)
 		return nil, fmt.Errorf("whatsapp: upgrade device store: %w", err)
 	}
 	return container, nil
+}
+
+// sqlitePath returns the file an SQLite DSN names ("file:PATH?query" or
+// "PATH"), or "" for an in-memory database.
+func sqlitePath(dsn string) string {
+	path, query, _ := strings.Cut(strings.TrimPrefix(dsn, "file:"), "?")
+	if path == "" || path == ":memory:" || strings.Contains(query, "mode=memory") {
+		return ""
+	}
+	return path
 }
 
 // sqlitePragmas adds the pragmas whatsmeow needs to an SQLite DSN.

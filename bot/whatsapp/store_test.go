@@ -7,7 +7,9 @@ import (
 	"database/sql"
 	"errors"
 	"net/url"
+	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"go.mau.fi/whatsmeow/store/sqlstore"
 	"go.mau.fi/whatsmeow/types"
 
+	"github.com/clinicbot/clinicbot/internal/filemode"
 	"github.com/clinicbot/clinicbot/internal/testenv"
 )
 
@@ -56,6 +59,41 @@ func TestOpenDeviceStoreSQLite(t *testing.T) {
 		}
 		checkDeviceStore(t, c, db, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name LIKE 'whatsmeow%'`)
 		db.Close()
+	}
+}
+
+// TestOpenDeviceStoreSQLitePrivate: the device store holds the linked
+// device's keys, so its file and journals are the owner's alone, and a file
+// others may read is refused.
+func TestOpenDeviceStoreSQLitePrivate(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix permissions")
+	}
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "whatsapp.db")
+	c, err := OpenDeviceStore(ctx, DialectSQLite, "file:"+path, discardLog())
+	if err != nil {
+		t.Fatalf("OpenDeviceStore(sqlite) = %v", err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		info, err := os.Stat(p)
+		if err != nil {
+			t.Fatalf("after OpenDeviceStore: %v", err)
+		}
+		if info.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %04o, want 0600", filepath.Base(p), info.Mode().Perm())
+		}
+	}
+	c.Close()
+
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = OpenDeviceStore(ctx, DialectSQLite, "file:"+path, discardLog())
+	var exposed *filemode.ExposedError
+	if !errors.As(err, &exposed) || exposed.Files[0].Path != path {
+		t.Errorf("OpenDeviceStore(file of mode 0644) = %v, want an *ExposedError naming it", err)
 	}
 }
 

@@ -14,13 +14,14 @@ import (
 	"golang.org/x/term"
 
 	"github.com/clinicbot/clinicbot/internal/config"
+	"github.com/clinicbot/clinicbot/internal/filemode"
 )
 
 // Exit codes.
 const (
 	exitOK      = 0
 	exitFailure = 1 // the command failed
-	exitUsage   = 2 // bad command line or configuration
+	exitUsage   = 2 // bad command line or configuration, or data on disk refused (key, file modes)
 )
 
 // usageError is a bad command line: it is answered with the usage.
@@ -29,6 +30,31 @@ type usageError struct{ msg string }
 func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// refusal is a start refused because of the data on disk or its key
+// (exit 2): what is wrong and what the operator should do about it.
+type refusal struct {
+	what, todo string
+	err        error // the cause, if any
+}
+
+func (r *refusal) Error() string { return r.what + ". What to do: " + r.todo }
+
+func (r *refusal) Unwrap() error { return r.err }
+
+// exposed turns a *filemode.ExposedError in err into a refusal that says
+// what to run; other errors pass unchanged.
+func exposed(err error) error {
+	var ee *filemode.ExposedError
+	if !errors.As(err, &ee) {
+		return err
+	}
+	return &refusal{
+		what: ee.Error() + ", and it holds personal data or keys",
+		todo: "chmod 600 " + strings.Join(ee.Paths(), " "),
+		err:  err,
+	}
+}
 
 const usage = `clinicbot books, looks up and cancels clinic appointments for another person by chat.
 
@@ -101,12 +127,18 @@ func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, s
 		now:    time.Now,
 	}
 	err = e.dispatch(ctx, cmd, rest)
-	var ue *usageError
+	var (
+		ue *usageError
+		rf *refusal
+	)
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "clinicbot: %v\n\n%s", err, usage)
+		return exitUsage
+	case errors.As(err, &rf):
+		fmt.Fprintf(stderr, "clinicbot %s: refusing to start: %s.\n  What to do: %s\n", cmd, rf.what, rf.todo)
 		return exitUsage
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK

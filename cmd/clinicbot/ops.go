@@ -32,7 +32,7 @@ func (e *env) migrate(ctx context.Context, args []string) error {
 		dialect, dsn := e.cfg.WhatsAppDB()
 		container, err := whatsapp.OpenDeviceStore(ctx, dialect, dsn, e.log)
 		if err != nil {
-			return err
+			return exposed(err)
 		}
 		if err := container.Close(); err != nil {
 			return fmt.Errorf("whatsapp: close device store: %w", err)
@@ -52,7 +52,7 @@ func (e *env) whatsAppLogin(ctx context.Context, args []string) error {
 	dialect, dsn := e.cfg.WhatsAppDB()
 	container, err := whatsapp.OpenDeviceStore(ctx, dialect, dsn, e.log)
 	if err != nil {
-		return err
+		return exposed(err)
 	}
 	defer container.Close()
 	err = whatsapp.Login(ctx, container, whatsapp.LoginOptions{Phone: *phone, Out: e.stdout, Log: e.log})

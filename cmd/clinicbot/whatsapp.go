@@ -22,7 +22,7 @@ func (e *env) startWhatsApp(ctx context.Context, a *app, wg *sync.WaitGroup, fai
 	dialect, dsn := e.cfg.WhatsAppDB()
 	container, err := whatsapp.OpenDeviceStore(ctx, dialect, dsn, e.log)
 	if err != nil {
-		return err
+		return exposed(err)
 	}
 	cli, err := whatsapp.NewClient(ctx, container, e.log)
 	if err != nil {

@@ -401,8 +401,14 @@ func (r *runner) answer(res dialog.Result) {
 		return
 	}
 	r.states = append(r.states, res.States...)
-	if res.Sensitive {
+	switch {
+	case res.FirstSensitive:
+		r.out.WriteString("< (personal data: the booker's message may be deleted, and the booker told so, once a conversation)\n")
+	case res.Sensitive:
 		r.out.WriteString("< (personal data: the booker's message may be deleted)\n")
+	}
+	if res.Retract {
+		r.out.WriteString("< (the question answered repeated personal data: it may be retracted)\n")
 	}
 	for i, rep := range res.Replies {
 		if i > 0 {
