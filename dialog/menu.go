@@ -67,8 +67,9 @@ func readMenu(t *turn) (string, error) {
 }
 
 // canStart refuses a flow that cannot succeed now: booking when neither
-// service has a place left, enquiring or cancelling while the booker is
-// cooling down after failed verifications.
+// service has a place left or the booker is at a limit (active bookings,
+// patients looked up within the hour), enquiring or cancelling while the
+// booker is cooling down after failed verifications.
 func (t *turn) canStart(flow string) error {
 	if flow == flowBook {
 		q, err := t.quota()
@@ -77,6 +78,9 @@ func (t *turn) canStart(flow string) error {
 		}
 		if !q.Clinic.Bookable() && !q.Video.Bookable() {
 			return refuse("service.none", nil)
+		}
+		if err := t.e.svc.BookerLimit(t.ctx, t.booker); err != nil {
+			return t.refusal(err)
 		}
 		return nil
 	}

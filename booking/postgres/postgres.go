@@ -196,7 +196,7 @@ func pgDomain(pgErr *pgconn.PgError) error {
 	case codeUniqueViolation:
 		switch pgErr.ConstraintName {
 		case "bookings_patient_active":
-			return &booking.AlreadyBookedError{}
+			return booking.ErrAlreadyBooked
 		case "bookings_idempotency_key":
 			return errReplay
 		default: // bookings_reference_key among others

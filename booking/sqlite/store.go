@@ -139,7 +139,7 @@ func book(ctx context.Context, tx *sql.Tx, nb booking.NewBooking) (booking.Booki
 		return booking.Booking{}, err
 	}
 	if booked {
-		return booking.Booking{}, &booking.AlreadyBookedError{}
+		return booking.Booking{}, booking.ErrAlreadyBooked
 	}
 	var used bool
 	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM bookings WHERE reference = ?)`,
@@ -165,14 +165,31 @@ func book(ctx context.Context, tx *sql.Tx, nb booking.NewBooking) (booking.Booki
 	return b, nil
 }
 
-// ActiveBooking returns the patient's active booking whose slot has not
-// ended at at and whose birth key matches, or booking.ErrNotFound.
-func (s *Store) ActiveBooking(ctx context.Context, patient booking.PatientKey, birthKey string, at time.Time) (booking.Booking, error) {
-	b, err := sqlstore.ActiveBooking(ctx, s.reader, patient, birthKey, at)
+// Screen is the booking flow's look-up of a patient, in the single
+// writer's transaction: nothing else counts or records meanwhile.
+func (s *Store) Screen(ctx context.Context, sc booking.Screening) error {
+	var booked bool
+	err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
+		booked, err = sqlstore.Screen(ctx, on(tx), sc)
+		return err
+	})
 	if err != nil {
-		return booking.Booking{}, fmt.Errorf("sqlite: active booking: %w", err)
+		return fmt.Errorf("sqlite: screen: %w", translate(err))
 	}
-	return b, nil
+	if booked {
+		return fmt.Errorf("sqlite: screen: %w", booking.ErrAlreadyBooked)
+	}
+	return nil
+}
+
+// BookerUsage returns the booker's active bookings and their look-ups
+// since since.
+func (s *Store) BookerUsage(ctx context.Context, b booking.Booker, since, at time.Time) (int, map[booking.PatientKey]time.Time, error) {
+	active, lookups, err := sqlstore.BookerUsage(ctx, s.reader, b, since, at)
+	if err != nil {
+		return 0, nil, fmt.Errorf("sqlite: booker usage: %w", err)
+	}
+	return active, lookups, nil
 }
 
 // Verify finds the active, not yet ended booking that matches every part of
