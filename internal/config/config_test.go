@@ -33,6 +33,9 @@ func TestLoadDefaults(t *testing.T) {
 		SessionTTL:        15 * time.Minute,
 		UpdateTimeout:     30 * time.Second,
 		ShutdownTimeout:   20 * time.Second,
+
+		MaxActivePerBooker: 4,
+		MaxPatientsPerHour: 6,
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("Load(nil) (-want +got):\n%s", diff)
@@ -96,6 +99,8 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 		"LOG_FORMAT=xml",
 		"CLINICBOT_LANG=fr",
 		"CLINICBOT_SESSION_TTL=-1s",
+		"CLINICBOT_MAX_ACTIVE_PER_BOOKER=0",
+		"CLINICBOT_MAX_PATIENTS_PER_HOUR=lots", // parse error (env)
 	})
 	var ce *Error
 	if !errors.As(err, &ce) {
@@ -105,6 +110,7 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 		"DATABASE_URL", "CLINICBOT_DATA_KEY", "REDIS_URL", "CLINICBOT_RETENTION", "CLINICBOT_BOOKING_WINDOW_DAYS",
 		"WHATSAPP_ENABLED", "TELEGRAM_WEBHOOK_URL: set TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET",
 		"TELEGRAM_API_ENDPOINT", "HTTP_ADDR", "LOG_LEVEL", "LOG_FORMAT", "CLINICBOT_LANG", "CLINICBOT_SESSION_TTL",
+		"CLINICBOT_MAX_ACTIVE_PER_BOOKER", "CLINICBOT_MAX_PATIENTS_PER_HOUR",
 	}
 	for _, v := range wantVars {
 		if !strings.Contains(err.Error(), v) {
