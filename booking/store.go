@@ -84,8 +84,11 @@ type Store interface {
 	// StatusCompleted, so that what is listed as active is still to come;
 	// it returns how many. Book does the same for the patient it books.
 	Complete(ctx context.Context, at time.Time) (int, error)
-	// Purge removes the personal data (sealed mobile, patient and date keys)
-	// of bookings whose slot ended before before; it returns how many.
+	// Purge removes the personal data (sealed mobile, patient and date keys,
+	// masked document, booker id) of bookings whose slot ended before
+	// before, the patient key and booker id of their audit records, and the
+	// audit records made before before that name no booking (failed
+	// verifications, look-ups); it returns how many bookings it purged.
 	Purge(ctx context.Context, before time.Time) (int, error)
 	// Audit returns the audit records at or after since, oldest first.
 	Audit(ctx context.Context, since time.Time) ([]AuditRecord, error)

@@ -605,6 +605,14 @@ func testPurge(t *testing.T, f *fixture) {
 		t.Fatalf("Cancel: %v", err)
 	}
 	keep := f.mustBook(patient(3), booker(3), recent.ID)
+	// A failed verification and a look-up name no booking: they go with
+	// the retention too, counted by the time they were made.
+	if _, err := f.svc.Enquire(f.ctx, lookup(patient(4), booker(4), old)); !errors.Is(err, booking.ErrNotFound) {
+		t.Fatalf("Enquire(no booking) = %v, want ErrNotFound", err)
+	}
+	if err := f.svc.Screen(f.ctx, booker(4), patient(4)); err != nil {
+		t.Fatalf("Screen = %v", err)
+	}
 
 	n, err := f.store.Purge(f.ctx, at(0, 10, 15))
 	if err != nil || n != 0 {
@@ -622,11 +630,11 @@ func testPurge(t *testing.T, f *fixture) {
 	for _, b := range f.bookings(booking.BookingQuery{}) {
 		got[b.ID] = b
 	}
-	if b := got[oldActive.ID]; b.PatientMasked != "" || b.Status != booking.StatusCompleted {
-		t.Errorf("purged active booking = masked %q, status %s; want no patient, completed", b.PatientMasked, b.Status)
+	if b := got[oldActive.ID]; b.PatientMasked != "" || b.Booker.ID != "" || b.Status != booking.StatusCompleted {
+		t.Errorf("purged active booking = masked %q, booker %q, status %s; want no patient, no booker, completed", b.PatientMasked, b.Booker.ID, b.Status)
 	}
-	if b := got[oldCancelled.ID]; b.PatientMasked != "" || b.Status != booking.StatusCancelled {
-		t.Errorf("purged cancelled booking = masked %q, status %s; want no patient, cancelled", b.PatientMasked, b.Status)
+	if b := got[oldCancelled.ID]; b.PatientMasked != "" || b.Booker.ID != "" || b.Status != booking.StatusCancelled {
+		t.Errorf("purged cancelled booking = masked %q, booker %q, status %s; want no patient, no booker, cancelled", b.PatientMasked, b.Booker.ID, b.Status)
 	}
 	if diff := cmp.Diff(keep, got[keep.ID]); diff != "" {
 		t.Errorf("recent booking changed by Purge (-want +got):\n%s", diff)
@@ -638,8 +646,11 @@ func testPurge(t *testing.T, f *fixture) {
 	}
 	for _, r := range records {
 		purged := r.BookingID == oldActive.ID || r.BookingID == oldCancelled.ID
-		if purged && r.Patient != "" {
-			t.Errorf("audit %s of purged booking %d still names the patient", r.Action, r.BookingID)
+		if purged && (r.Patient != "" || r.Booker.ID != "") {
+			t.Errorf("audit %s of purged booking %d still names the patient or the booker", r.Action, r.BookingID)
+		}
+		if r.BookingID == 0 {
+			t.Errorf("audit %s naming no booking, made %v, outlived the purge", r.Action, r.At)
 		}
 		if r.BookingID == keep.ID && r.Patient != f.prot.PatientKey(p3.Document) {
 			t.Errorf("audit %s of kept booking lost its patient key", r.Action)

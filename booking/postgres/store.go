@@ -289,22 +289,28 @@ func (s *Store) Complete(ctx context.Context, at time.Time) (_ int, err error) {
 }
 
 // Purge removes the personal data of bookings whose slot ended before
-// before, and the patient key from their audit records; an active one
-// among them becomes completed. It returns how many bookings it purged.
+// before, booker included, and the patient key and booker from their audit
+// records; an active one among them becomes completed. Audit records made
+// before before that name no booking go. It returns how many bookings it
+// purged.
 func (s *Store) Purge(ctx context.Context, before time.Time) (_ int, err error) {
 	defer wrap(&err, "purge")
 	var n int
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := sqlstore.PurgeUnlinked(ctx, on(tx), before); err != nil {
+			return err
+		}
 		return tx.QueryRow(ctx, `WITH purged AS (
 				UPDATE bookings b SET patient_key = NULL, birth_key = NULL, patient_masked = NULL, mobile_sealed = NULL,
+					booker_id = '',
 					status = CASE b.status WHEN 'active' THEN 'completed' ELSE b.status END
 				FROM slots s
 				WHERE s.id = b.slot_id AND s.end_at < $1
 					AND (b.patient_key IS NOT NULL OR b.birth_key IS NOT NULL
-						OR b.patient_masked IS NOT NULL OR b.mobile_sealed IS NOT NULL)
+						OR b.patient_masked IS NOT NULL OR b.mobile_sealed IS NOT NULL OR b.booker_id <> '')
 				RETURNING b.id
 			), unlinked AS (
-				UPDATE audit SET patient_key = NULL WHERE booking_id IN (SELECT id FROM purged)
+				UPDATE audit SET patient_key = NULL, booker_id = '' WHERE booking_id IN (SELECT id FROM purged)
 			)
 			SELECT count(*) FROM purged`, ts(before)).Scan(&n)
 	})

@@ -266,20 +266,25 @@ func (s *Store) Complete(ctx context.Context, at time.Time) (int, error) {
 }
 
 // Purge removes the personal data of bookings whose slot ended before
-// before, and the patient key from their audit records; an active one
-// among them becomes completed. It returns how many bookings it purged.
+// before, booker included, and the patient key and booker from their audit
+// records; an active one among them becomes completed. Audit records made
+// before before that name no booking go. It returns how many bookings it
+// purged.
 func (s *Store) Purge(ctx context.Context, before time.Time) (int, error) {
 	var n int
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		const old = `slot_id IN (SELECT id FROM slots WHERE end_at < ?)
 			AND (patient_key IS NOT NULL OR birth_key IS NOT NULL
-				OR patient_masked IS NOT NULL OR mobile_sealed IS NOT NULL)`
-		if _, err := tx.ExecContext(ctx, `UPDATE audit SET patient_key = NULL
+				OR patient_masked IS NOT NULL OR mobile_sealed IS NOT NULL OR booker_id <> '')`
+		if _, err := tx.ExecContext(ctx, `UPDATE audit SET patient_key = NULL, booker_id = ''
 			WHERE booking_id IN (SELECT id FROM bookings WHERE `+old+`)`, micro(before)); err != nil {
 			return err
 		}
+		if err := sqlstore.PurgeUnlinked(ctx, on(tx), before); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE bookings SET patient_key = NULL, birth_key = NULL,
-				patient_masked = NULL, mobile_sealed = NULL,
+				patient_masked = NULL, mobile_sealed = NULL, booker_id = '',
 				status = CASE status WHEN 'active' THEN 'completed' ELSE status END
 			WHERE `+old, micro(before))
 		if err != nil {

@@ -106,3 +106,10 @@ func Screen(ctx context.Context, db DB, s booking.Screening) (booked bool, err e
 	}
 	return true, nil
 }
+
+// PurgeUnlinked deletes the audit records made before before that name no
+// booking: failed verifications and look-ups, kept only to count them.
+func PurgeUnlinked(ctx context.Context, db DB, before time.Time) error {
+	_, err := db.Exec(ctx, `DELETE FROM audit WHERE booking_id IS NULL AND at < $1`, db.Time(before))
+	return err
+}
