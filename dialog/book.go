@@ -164,11 +164,19 @@ var bookFlow = flow{
 	),
 }
 
-// consentStep is the seed's consent screen (A5, B5, C5).
+// consentStep is the seed's consent screen (A5, B5, C5). On WhatsApp it
+// adds that the chat history on the caregiver's phone keeps what was typed:
+// the bot cannot delete a WhatsApp message the booker sent.
 func consentStep(next, note string) step {
 	return step{
 		name: "consent",
-		ask:  ask("consent.prompt"),
+		ask: func(t *turn) (Reply, error) {
+			r := t.reply("consent.prompt", nil)
+			if t.booker.Channel == booking.ChannelWhatsApp {
+				r.Text += "\n" + t.text("consent.whatsapp", nil)
+			}
+			return r, nil
+		},
 		opts: fixed(choiceOK),
 		read: func(t *turn) (string, error) {
 			if _, err := t.choose(); err != nil {
