@@ -42,18 +42,19 @@ type Store interface {
 	//   - a reference already in use fails with ErrConflict (the caller retries
 	//     with a new one).
 	Book(ctx context.Context, b NewBooking) (Booking, error)
-	// Screen is the booking flow's look-up of a patient, one atomic step
-	// whatever the number of replicas and concurrent calls:
+	// Screen is the booking flow's look-up of a patient:
 	//   - s.Limits.BookerLimit over the booker's active bookings and the
 	//     patients they looked up within s.Limits.PatientWindow refuses with
-	//     a *LimitError, recording nothing;
+	//     a *LimitError, recording nothing (a booker's updates come one at
+	//     a time, under the router's lock, so this needs no lock of its own);
 	//   - otherwise it records AuditLookup;
 	//   - a patient with no active booking that has not ended at s.At: nil;
-	//   - otherwise s.Limits.Cooldown over the failed verifications by the
-	//     booker and for the patient refuses with a *CooldownError; else a
-	//     birth key that does not match records AuditVerifyFailed, and either
-	//     way it fails with ErrAlreadyBooked, the same error whether the date
-	//     of birth was right or not.
+	//   - otherwise, one atomic step whatever the number of replicas and
+	//     concurrent calls: s.Limits.Cooldown over the failed verifications
+	//     by the booker and for the patient refuses with a *CooldownError;
+	//     else a birth key that does not match records AuditVerifyFailed,
+	//     and either way it fails with ErrAlreadyBooked, the same error
+	//     whether the date of birth was right or not.
 	Screen(ctx context.Context, s Screening) error
 	// BookerUsage returns how many active bookings not yet ended at at the
 	// booker holds, and for each patient they looked up (Screen) since

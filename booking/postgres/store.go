@@ -171,29 +171,32 @@ const insertBooking = `WITH b AS (` + sqlstore.InsertBooking + `
 // counted one after the other.
 const lockClass = 0x636c6276 // "clbv"
 
-// lock takes the transaction's advisory locks on keys, in order (two
-// transactions lock a booker before a patient, never the other way round).
+// lock takes the transaction's advisory locks on keys, in one round trip
+// and in order (two transactions lock a booker before a patient, never the
+// other way round; should the server ever take them otherwise, it detects
+// the deadlock and inTx runs the transaction again).
 func lock(ctx context.Context, tx pgx.Tx, keys []string) error {
-	for _, k := range keys {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1::int4, hashtext($2))`, lockClass, k); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1::int4, hashtext(k))
+		FROM unnest($2::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n`, lockClass, keys)
+	return err
 }
 
-// Screen is the booking flow's look-up of a patient, under the booker's
-// and the patient's advisory locks.
+// Screen is the booking flow's look-up of a patient: two statements on
+// the pool for a patient who holds no booking (most), then, for one who
+// does, a transaction under the booker's and the patient's advisory locks.
 func (s *Store) Screen(ctx context.Context, sc booking.Screening) (err error) {
 	defer wrap(&err, "screen")
 	ctx, cancel := bound(ctx)
 	defer cancel()
-	var booked bool
+	booked, err := sqlstore.Look(ctx, s.pooled, sc)
+	if err != nil || !booked {
+		return err
+	}
 	err = s.inTx(ctx, func(tx pgx.Tx) (err error) {
 		if err := lock(ctx, tx, sqlstore.LockKeys(sc.Booker, sc.Patient)); err != nil {
 			return err
 		}
-		booked, err = sqlstore.Screen(ctx, on(tx), sc)
+		booked, err = sqlstore.CheckBooked(ctx, on(tx), sc)
 		return err
 	})
 	if err != nil {

@@ -166,13 +166,27 @@ func book(ctx context.Context, tx *sql.Tx, nb booking.NewBooking) (booking.Booki
 }
 
 // Screen is the booking flow's look-up of a patient, in the single
-// writer's transaction: nothing else counts or records meanwhile.
+// writer's transaction: nothing else counts or records meanwhile. A
+// cool-down keeps the look-up recorded, as in PostgreSQL, where the
+// look-up commits before the cool-down is read.
 func (s *Store) Screen(ctx context.Context, sc booking.Screening) error {
-	var booked bool
+	var (
+		booked  bool
+		cooling error
+	)
 	err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
-		booked, err = sqlstore.Screen(ctx, on(tx), sc)
+		if booked, err = sqlstore.Look(ctx, on(tx), sc); err != nil || !booked {
+			return err
+		}
+		booked, err = sqlstore.CheckBooked(ctx, on(tx), sc)
+		if errors.Is(err, booking.ErrTooManyAttempts) {
+			cooling, err = err, nil
+		}
 		return err
 	})
+	if err == nil {
+		err = cooling
+	}
 	if err != nil {
 		return fmt.Errorf("sqlite: screen: %w", translate(err))
 	}

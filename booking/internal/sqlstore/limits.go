@@ -39,41 +39,49 @@ func cooldown(ctx context.Context, db DB, lim booking.Limits, booker booking.Boo
 // BookerUsage returns how many active bookings not yet ended at at the
 // booker holds, and the latest look-up since since of each patient they
 // looked up.
+//
+// It is one statement, a round trip: it runs on every "book" a booker
+// chooses and in every screening. The first row counts the active
+// bookings and names no patient; each further row is a patient.
 func BookerUsage(ctx context.Context, db DB, booker booking.Booker, since, at time.Time) (active int, lookups map[booking.PatientKey]time.Time, err error) {
-	if err := db.QueryRow(ctx, `SELECT count(*) FROM bookings b JOIN slots s ON s.id = b.slot_id
-		WHERE b.booker_channel = $1 AND b.booker_id = $2 AND b.status = 'active' AND s.end_at > $3`,
-		booker.Channel, booker.ID, db.Time(at)).Scan(&active); err != nil {
-		return 0, nil, fmt.Errorf("active bookings: %w", err)
-	}
-	rows, err := db.Query(ctx, `SELECT patient_key, max(at) FROM audit
-		WHERE action = 'lookup' AND channel = $1 AND booker_id = $2 AND at >= $3 AND patient_key IS NOT NULL
-		GROUP BY patient_key`, booker.Channel, booker.ID, db.Time(since))
-	type lookup struct {
-		patient booking.PatientKey
+	rows, err := db.Query(ctx, `SELECT NULL, NULL, count(*) FROM bookings b JOIN slots s ON s.id = b.slot_id
+			WHERE b.booker_channel = $1 AND b.booker_id = $2 AND b.status = 'active' AND s.end_at > $3
+		UNION ALL
+		SELECT patient_key, max(at), 0 FROM audit
+			WHERE action = 'lookup' AND channel = $1 AND booker_id = $2 AND at >= $4 AND patient_key IS NOT NULL
+			GROUP BY patient_key`, booker.Channel, booker.ID, db.Time(at), db.Time(since))
+	type row struct {
+		patient *string
 		at      time.Time
+		active  int
 	}
-	list, err := collect(rows, err, func(row Row) (lookup, error) {
-		var l lookup
-		err := row.Scan(&l.patient, db.ScanTime(&l.at))
+	list, err := collect(rows, err, func(r Row) (row, error) {
+		var l row
+		err := r.Scan(&l.patient, db.ScanTime(&l.at), &l.active)
 		return l, err
 	})
 	if err != nil {
-		return 0, nil, fmt.Errorf("look-ups: %w", err)
+		return 0, nil, fmt.Errorf("booker usage: %w", err)
 	}
 	lookups = make(map[booking.PatientKey]time.Time, len(list))
 	for _, l := range list {
-		lookups[l.patient] = l.at
+		if l.patient == nil {
+			active += l.active
+			continue
+		}
+		lookups[booking.PatientKey(*l.patient)] = l.at
 	}
 	return active, lookups, nil
 }
 
-// Screen is Store.Screen in the transaction db, which holds the booker and
-// the patient (LockKeys). It reports booked true when the patient holds an
-// active booking, with a nil error, so that what it recorded is committed
-// before the store returns booking.ErrAlreadyBooked; a refusal
-// (*booking.LimitError, *booking.CooldownError) is an error, and the
-// transaction that returns it records nothing.
-func Screen(ctx context.Context, db DB, s booking.Screening) (booked bool, err error) {
+// Look is the first part of Store.Screen, outside any transaction: the
+// booker's limits, then one statement that records the look-up and reads
+// whether the patient holds an active booking not yet ended at s.At. Most
+// patients hold none, and for them this is all: two round trips, no lock.
+// A booker's own updates are one at a time (the router holds the booker's
+// lock, across replicas), so the limit and the record cannot interleave
+// with another look-up by the same booker.
+func Look(ctx context.Context, db DB, s booking.Screening) (booked bool, err error) {
 	lim := s.Limits
 	if lim.MaxActive > 0 || lim.MaxPatients > 0 {
 		active, lookups, err := BookerUsage(ctx, db, s.Booker, s.At.Add(-lim.PatientWindow), s.At)
@@ -84,9 +92,22 @@ func Screen(ctx context.Context, db DB, s booking.Screening) (booked bool, err e
 			return false, err
 		}
 	}
-	if err := RecordAudit(ctx, db, s.At, booking.AuditLookup, s.Booker, s.Patient, 0); err != nil {
-		return false, err
-	}
+	// SQLite's RETURNING takes a subquery, not a table name.
+	err = db.QueryRow(ctx, `INSERT INTO audit (at, action, channel, booker_id, patient_key)
+		VALUES ($1, 'lookup', $2, $3, $4)
+		RETURNING EXISTS (SELECT 1 FROM bookings b JOIN slots s ON s.id = b.slot_id
+			WHERE b.patient_key = $4 AND b.status = 'active' AND s.end_at > $1)`,
+		db.Time(s.At), s.Booker.Channel, s.Booker.ID, s.Patient).Scan(&booked)
+	return booked, err
+}
+
+// CheckBooked is the second part of Store.Screen, for a patient Look found
+// booked, in the transaction db, which holds the booker and the patient
+// (LockKeys): the cool-down refuses with a *booking.CooldownError;
+// otherwise a birth key that does not match the booking's is recorded as a
+// failed verification. It reports booked false, with a nil error, when the
+// booking has ended or gone meanwhile.
+func CheckBooked(ctx context.Context, db DB, s booking.Screening) (booked bool, err error) {
 	var birthKey *string
 	err = db.QueryRow(ctx, `SELECT b.birth_key FROM bookings b JOIN slots s ON s.id = b.slot_id
 		WHERE b.patient_key = $1 AND b.status = 'active' AND s.end_at > $2`, s.Patient, db.Time(s.At)).Scan(&birthKey)
@@ -96,7 +117,7 @@ func Screen(ctx context.Context, db DB, s booking.Screening) (booked bool, err e
 	case err != nil:
 		return false, err
 	}
-	if err := cooldown(ctx, db, lim, s.Booker, s.Patient, s.At); err != nil {
+	if err := cooldown(ctx, db, s.Limits, s.Booker, s.Patient, s.At); err != nil {
 		return false, err
 	}
 	if birthKey == nil || *birthKey != s.BirthKey {
