@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"time"
 )
@@ -406,6 +407,17 @@ func (s *Service) limits() Limits {
 	}
 }
 
+// ScreenInRoom is Screen for a booker whose caller knows they have room
+// for one more patient: BookerLimit said so, and the patients screened
+// since have not used that room up. It does not read the limits again,
+// which spares the store a statement on the booking flow's busiest path;
+// the booker's updates come one at a time, so nothing else used the room.
+func (s *Service) ScreenInRoom(ctx context.Context, b Booker, p Patient) error {
+	lim := s.limits()
+	lim.MaxActive, lim.MaxPatients = 0, 0
+	return s.screen(ctx, b, p, lim)
+}
+
 // Screen looks the patient up for the booker's booking flow, before any
 // service is chosen (see Store.Screen): nil when the patient may be
 // booked, ErrAlreadyBooked when they hold a booking (nothing about it,
@@ -432,16 +444,25 @@ func (s *Service) screen(ctx context.Context, b Booker, p Patient, lim Limits) e
 
 // BookerLimit returns a *LimitError while the booker holds
 // MaxActivePerBooker active bookings or has looked up MaxPatientsPerHour
-// patients within the hour, and nil otherwise: the booking flow says so
-// before asking for a patient's details. Store.Screen checks it again,
-// atomically, when a patient is looked up.
-func (s *Service) BookerLimit(ctx context.Context, b Booker) error {
+// patients within the hour: the booking flow says so before asking for a
+// patient's details. Otherwise it returns the room left: how many new
+// patients the booker may still look up within the hour (at least 1;
+// MaxInt without a limit). Screen checks the limits again when a patient
+// is looked up, unless the caller uses the room (ScreenInRoom).
+func (s *Service) BookerLimit(ctx context.Context, b Booker) (room int, err error) {
 	now := s.Now().UTC()
 	active, lookups, err := s.Store.BookerUsage(ctx, b, now.Add(-patientWindow), now)
 	if err != nil {
-		return fmt.Errorf("booking: booker usage: %w", err)
+		return 0, fmt.Errorf("booking: booker usage: %w", err)
 	}
-	return s.limits().BookerLimit(now, active, lookups, "")
+	lim := s.limits()
+	if err := lim.BookerLimit(now, active, lookups, ""); err != nil {
+		return 0, err
+	}
+	if lim.MaxPatients <= 0 {
+		return math.MaxInt, nil
+	}
+	return lim.MaxPatients - len(lookups), nil
 }
 
 // Lookup is what a booker gives to find a patient's booking: the flow B/C

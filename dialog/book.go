@@ -213,8 +213,15 @@ func readMobile(t *turn) (string, error) {
 // who already holds a booking goes to already_booked, the same way whether
 // the date of birth was right (a wrong one counts as a failed
 // verification); a booker cooling down, or at a limit, is told so.
+// While the room the flow started with lasts, the store does not read the
+// booker's limits again.
 func screenPatient(t *turn) (string, error) {
-	if err := t.e.svc.Screen(t.ctx, t.booker, t.patient()); err != nil {
+	screen := t.e.svc.Screen
+	if t.s.Room > 0 {
+		screen = t.e.svc.ScreenInRoom
+		t.s.Room--
+	}
+	if err := screen(t.ctx, t.booker, t.patient()); err != nil {
 		return "", fmt.Errorf("dialog: screen: %w", err)
 	}
 	return "", nil

@@ -36,13 +36,18 @@ type SessionStore interface {
 // A Session holds a patient's personal data while a flow is open; stores
 // seal it at rest, and the engine clears Answers when a flow ends.
 type Session struct {
-	Version   int64     `json:"v"`
-	Lang      string    `json:"l,omitempty"`
-	State     string    `json:"s,omitempty"`
-	Nonce     string    `json:"n,omitempty"`
-	Answers   Answers   `json:"a"`
-	History   []Frame   `json:"h,omitempty"`
-	Failures  int       `json:"f,omitempty"`
+	Version  int64   `json:"v"`
+	Lang     string  `json:"l,omitempty"`
+	State    string  `json:"s,omitempty"`
+	Nonce    string  `json:"n,omitempty"`
+	Answers  Answers `json:"a"`
+	History  []Frame `json:"h,omitempty"`
+	Failures int     `json:"f,omitempty"`
+	// Room is how many new patients the booking flow may still look up
+	// without the store reading the booker's limits again: set when the
+	// flow starts (booking.Service.BookerLimit), spent by each look-up, and
+	// kept apart from Answers so that /back cannot give it back.
+	Room      int       `json:"r,omitempty"`
 	UpdatedAt time.Time `json:"u"`
 	// TimedOut is set by a store's Load when the booker's earlier session
 	// expired with a flow open; it is never stored.

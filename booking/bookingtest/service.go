@@ -475,12 +475,13 @@ func testBookerLimits(t *testing.T, f *fixture) {
 		}
 	}
 	wantLimit("Screen(a fourth patient)", screen(4, at(0, 9, 30)), booking.LimitPatients, at(0, 10, 0))
-	wantLimit("BookerLimit(after three patients)", f.svc.BookerLimit(f.ctx, me), booking.LimitPatients, at(0, 10, 0))
+	_, err := f.svc.BookerLimit(f.ctx, me)
+	wantLimit("BookerLimit(after three patients)", err, booking.LimitPatients, at(0, 10, 0))
 	if err := screen(2, at(0, 9, 31)); err != nil {
 		t.Errorf("Screen(a patient looked up before) = %v, want nil", err)
 	}
-	if err := f.svc.BookerLimit(f.ctx, booker(2)); err != nil {
-		t.Errorf("BookerLimit(another booker) = %v, want nil", err)
+	if room, err := f.svc.BookerLimit(f.ctx, booker(2)); err != nil || room != 3 {
+		t.Errorf("BookerLimit(another booker) = %d, %v, want room for 3", room, err)
 	}
 	if err := screen(4, at(0, 10, 0)); err != nil {
 		t.Errorf("Screen(a fourth patient, an hour later) = %v, want nil", err)
@@ -488,11 +489,12 @@ func testBookerLimits(t *testing.T, f *fixture) {
 	// Two active bookings: no further patient, not even a known one.
 	f.mustBook(patient(1), me, sl.ID)
 	f.mustBook(patient(2), me, sl.ID)
-	wantLimit("BookerLimit(two active)", f.svc.BookerLimit(f.ctx, me), booking.LimitActive, time.Time{})
+	_, err = f.svc.BookerLimit(f.ctx, me)
+	wantLimit("BookerLimit(two active)", err, booking.LimitActive, time.Time{})
 	wantLimit("Screen(two active)", screen(3, at(0, 10, 1)), booking.LimitActive, time.Time{})
 	// A booking that ends no longer counts.
 	f.clock.Set(at(1, 10, 15))
-	if err := f.svc.BookerLimit(f.ctx, me); err != nil {
-		t.Errorf("BookerLimit(bookings ended) = %v, want nil", err)
+	if room, err := f.svc.BookerLimit(f.ctx, me); err != nil || room != 3 {
+		t.Errorf("BookerLimit(bookings ended, look-ups an hour old) = %d, %v, want room for 3", room, err)
 	}
 }
