@@ -94,7 +94,7 @@ func Look(ctx context.Context, db DB, s booking.Screening) (booked bool, err err
 	}
 	// SQLite's RETURNING takes a subquery, not a table name.
 	err = db.QueryRow(ctx, `INSERT INTO audit (at, action, channel, booker_id, patient_key)
-		VALUES ($1, 'lookup', $2, $3, $4)
+		SELECT $1, 'lookup', $2, $3, $4`+db.Relaxed+`
 		RETURNING EXISTS (SELECT 1 FROM bookings b JOIN slots s ON s.id = b.slot_id
 			WHERE b.patient_key = $4 AND b.status = 'active' AND s.end_at > $1)`,
 		db.Time(s.At), s.Booker.Channel, s.Booker.ID, s.Patient).Scan(&booked)
