@@ -216,6 +216,9 @@ func readMobile(t *turn) (string, error) {
 // While the room the flow started with lasts, the store does not read the
 // booker's limits again.
 func screenPatient(t *turn) (string, error) {
+	if t.s.Answers.Screened {
+		return "", nil
+	}
 	screen := t.e.svc.Screen
 	if t.s.Room > 0 {
 		screen = t.e.svc.ScreenInRoom
@@ -224,6 +227,7 @@ func screenPatient(t *turn) (string, error) {
 	if err := screen(t.ctx, t.booker, t.patient()); err != nil {
 		return "", fmt.Errorf("dialog: screen: %w", err)
 	}
+	t.s.Answers.Screened = true
 	return "", nil
 }
 

@@ -312,3 +312,29 @@ func TestNoBirthDateOracle(t *testing.T) {
 		t.Errorf("failed verifications = %v, %v, want 1 (the wrong date of birth)", failures, err)
 	}
 }
+
+// TestPatientScreenedOnce: coming back to the service choice (/back, or a
+// full offer) does not look the patient up again: one look-up per patient
+// and flow, as the limits per chat count them.
+func TestPatientScreenedOnce(t *testing.T) {
+	env := dialogtest.NewEnv(t, sqliteConfig, dialogtest.DefaultSchedule())
+	e := env.NewEngine(t)
+	s := &dialog.Session{}
+	say(t, e, s, "/start", "[book]", "[hkid]", "A123456(3)", "1970", "[yes]", "91234567", "[ok]", "[clinic]", "/back", "[clinic]", "[r:hk]", "/back", "/back")
+	if s.State != "a_service" {
+		t.Fatalf("state = %q, want a_service", s.State)
+	}
+	records, err := env.Service.Store.Audit(context.Background(), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lookups := 0
+	for _, r := range records {
+		if r.Action == booking.AuditLookup {
+			lookups++
+		}
+	}
+	if lookups != 1 {
+		t.Errorf("%d look-ups recorded for one patient in one flow, want 1", lookups)
+	}
+}

@@ -81,6 +81,10 @@ type Answers struct {
 	SlotID    int64     `json:"sl,omitempty"`
 	Page      int       `json:"pg,omitempty"`
 	Reference string    `json:"rf,omitempty"`
+	// Screened says the patient of these answers has been looked up
+	// (booking.Service.Screen): coming back to the service choice, after a
+	// full offer or with /back, does not look them up again.
+	Screened bool `json:"sc,omitempty"`
 }
 
 // InFlow reports whether a flow is open (personal data may be held).
