@@ -20,7 +20,9 @@ var (
 	// too soon to be booked.
 	ErrSlotUnavailable = errors.New("slot unavailable")
 	// ErrAlreadyBooked: the patient already holds an active future booking.
-	// The error is an *AlreadyBookedError that carries it.
+	// It carries nothing about that booking, whoever asks and whatever date
+	// of birth they gave: the booking is shown only by an enquiry, which
+	// verifies the booked clinic too.
 	ErrAlreadyBooked = errors.New("patient already booked")
 	// ErrNotEligible: the patient may not use the service; the error is an
 	// *EligibilityError that says why.
@@ -30,6 +32,10 @@ var (
 	// ErrTooManyAttempts: too many failed verifications; the error is a
 	// *CooldownError that says until when.
 	ErrTooManyAttempts = errors.New("too many failed verifications")
+	// ErrBookerLimit: the booker holds as many active bookings, or has
+	// looked up as many patients within the hour, as one booker may; the
+	// error is a *LimitError that says which.
+	ErrBookerLimit = errors.New("booker limit reached")
 	// ErrConflict: a concurrent change won; the caller may retry.
 	ErrConflict = errors.New("conflict")
 	// ErrUnavailable: the store could not be reached (refused, timed out,
@@ -81,18 +87,6 @@ func (e *EligibilityError) Error() string {
 
 // Is makes errors.Is(err, ErrNotEligible) hold.
 func (e *EligibilityError) Is(target error) bool { return target == ErrNotEligible }
-
-// AlreadyBookedError carries the patient's existing active booking, or a
-// zero Booking when the booker did not prove they may see it (a wrong date of
-// birth). It matches ErrAlreadyBooked.
-type AlreadyBookedError struct{ Booking Booking }
-
-func (e *AlreadyBookedError) Error() string {
-	return "patient already holds an active booking"
-}
-
-// Is makes errors.Is(err, ErrAlreadyBooked) hold.
-func (e *AlreadyBookedError) Is(target error) bool { return target == ErrAlreadyBooked }
 
 // CooldownError says until when verification is refused.
 // It matches ErrTooManyAttempts.

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
-	"sort"
 	"time"
 )
 
@@ -24,6 +24,11 @@ type Rules struct {
 	// FailureWindow old.
 	MaxFailures   int
 	FailureWindow time.Duration
+	// MaxActivePerBooker is the most active bookings one booker may hold;
+	// MaxPatientsPerHour the most distinct patients one booker may look up
+	// in the booking flow within an hour. Zero: no limit.
+	MaxActivePerBooker int
+	MaxPatientsPerHour int
 	// LimitedBelow is the fraction of places remaining below which a quota
 	// reads "limited" rather than "available".
 	LimitedBelow float64
@@ -34,13 +39,15 @@ type Rules struct {
 // DefaultRules are the rules of the seed and of our product decisions.
 func DefaultRules() Rules {
 	return Rules{
-		Lead:          30 * time.Minute,
-		WindowDays:    3,
-		Location:      HongKong(),
-		MaxFailures:   3,
-		FailureWindow: 15 * time.Minute,
-		LimitedBelow:  0.2,
-		VideoMinAge:   18,
+		Lead:               30 * time.Minute,
+		WindowDays:         3,
+		Location:           HongKong(),
+		MaxFailures:        3,
+		FailureWindow:      15 * time.Minute,
+		MaxActivePerBooker: 4,
+		MaxPatientsPerHour: 6,
+		LimitedBelow:       0.2,
+		VideoMinAge:        18,
 	}
 }
 
@@ -320,7 +327,10 @@ type BookRequest struct {
 
 // Book books the slot for the patient. It fails with a *ValidationError for
 // a missing consent, *EligibilityError, ErrSlotUnavailable (outside the
-// window), ErrSlotTaken, *AlreadyBookedError or ErrNotFound.
+// window), ErrSlotTaken, ErrAlreadyBooked, *CooldownError or ErrNotFound.
+// A patient already booked is screened as Screen does: the same error
+// whether the date of birth was right, a wrong one counted as a failed
+// verification.
 func (s *Service) Book(ctx context.Context, r BookRequest) (Booking, error) {
 	if r.ConsentAt.IsZero() {
 		return Booking{}, &ValidationError{Field: "consent", Reason: ReasonEmpty}
@@ -368,7 +378,14 @@ func (s *Service) Book(ctx context.Context, r BookRequest) (Booking, error) {
 		case !inWindow && errors.Is(err, ErrNotFound):
 			return Booking{}, ErrSlotUnavailable
 		case errors.Is(err, ErrAlreadyBooked):
-			return Booking{}, s.alreadyBooked(ctx, nb)
+			// Screened as the flow screens, its booker limits aside: the
+			// booker has come this far, and a failed verification counts.
+			lim := s.limits()
+			lim.MaxActive, lim.MaxPatients = 0, 0
+			if err := s.screen(ctx, r.Booker, r.Patient, lim); err != nil {
+				return Booking{}, err
+			}
+			return Booking{}, ErrAlreadyBooked // the booking ended meanwhile
 		default:
 			return Booking{}, err
 		}
@@ -376,24 +393,76 @@ func (s *Service) Book(ctx context.Context, r BookRequest) (Booking, error) {
 	return Booking{}, fmt.Errorf("booking: book: %w", ErrConflict)
 }
 
-// alreadyBooked shows the patient's existing booking only to a booker who
-// gave the right date of birth too; anyone else learns only that one exists.
-func (s *Service) alreadyBooked(ctx context.Context, nb NewBooking) error {
-	b, err := s.Store.ActiveBooking(ctx, nb.Patient, nb.BirthKey, nb.CreatedAt)
-	switch {
-	case err == nil:
-		return &AlreadyBookedError{Booking: b}
-	case errors.Is(err, ErrNotFound):
-		return &AlreadyBookedError{}
-	default:
-		return fmt.Errorf("booking: existing booking: %w", err)
+// patientWindow is the window of Rules.MaxPatientsPerHour.
+const patientWindow = time.Hour
+
+// limits are the rules a Store applies atomically.
+func (s *Service) limits() Limits {
+	return Limits{
+		MaxFailures:   s.Rules.MaxFailures,
+		FailureWindow: s.Rules.FailureWindow,
+		MaxActive:     s.Rules.MaxActivePerBooker,
+		MaxPatients:   s.Rules.MaxPatientsPerHour,
+		PatientWindow: patientWindow,
 	}
 }
 
-// ActiveBooking returns the patient's active booking if the date of birth
-// matches too, or ErrNotFound.
-func (s *Service) ActiveBooking(ctx context.Context, doc Document, dob Date) (Booking, error) {
-	return s.Store.ActiveBooking(ctx, s.Protector.PatientKey(doc), s.Protector.BirthKey(doc, dob), s.Now().UTC())
+// ScreenInRoom is Screen for a booker whose caller knows they have room
+// for one more patient: BookerLimit said so, and the patients screened
+// since have not used that room up. It does not read the limits again,
+// which spares the store a statement on the booking flow's busiest path;
+// the booker's updates come one at a time, so nothing else used the room.
+func (s *Service) ScreenInRoom(ctx context.Context, b Booker, p Patient) error {
+	lim := s.limits()
+	lim.MaxActive, lim.MaxPatients = 0, 0
+	return s.screen(ctx, b, p, lim)
+}
+
+// Screen looks the patient up for the booker's booking flow, before any
+// service is chosen (see Store.Screen): nil when the patient may be
+// booked, ErrAlreadyBooked when they hold a booking (nothing about it,
+// whether the date of birth was right or not; a wrong one counts as a
+// failed verification), a *CooldownError, or a *LimitError when the booker
+// may look up no more patients.
+func (s *Service) Screen(ctx context.Context, b Booker, p Patient) error {
+	return s.screen(ctx, b, p, s.limits())
+}
+
+func (s *Service) screen(ctx context.Context, b Booker, p Patient, lim Limits) error {
+	err := s.Store.Screen(ctx, Screening{
+		Booker:   b,
+		Patient:  s.Protector.PatientKey(p.Document),
+		BirthKey: s.Protector.BirthKey(p.Document, p.DateOfBirth),
+		At:       s.Now().UTC(),
+		Limits:   lim,
+	})
+	if err != nil {
+		return fmt.Errorf("booking: screen: %w", err)
+	}
+	return nil
+}
+
+// BookerLimit returns a *LimitError while the booker holds
+// MaxActivePerBooker active bookings or has looked up MaxPatientsPerHour
+// patients within the hour: the booking flow says so before asking for a
+// patient's details. Otherwise it returns the room left: how many new
+// patients the booker may still look up within the hour (at least 1;
+// MaxInt without a limit). Screen checks the limits again when a patient
+// is looked up, unless the caller uses the room (ScreenInRoom).
+func (s *Service) BookerLimit(ctx context.Context, b Booker) (room int, err error) {
+	now := s.Now().UTC()
+	active, lookups, err := s.Store.BookerUsage(ctx, b, now.Add(-patientWindow), now)
+	if err != nil {
+		return 0, fmt.Errorf("booking: booker usage: %w", err)
+	}
+	lim := s.limits()
+	if err := lim.BookerLimit(now, active, lookups, ""); err != nil {
+		return 0, err
+	}
+	if lim.MaxPatients <= 0 {
+		return math.MaxInt, nil
+	}
+	return lim.MaxPatients - len(lookups), nil
 }
 
 // Lookup is what a booker gives to find a patient's booking: the flow B/C
@@ -406,7 +475,9 @@ type Lookup struct {
 	ClinicID    ClinicID // empty for video
 }
 
-func (s *Service) verification(ctx context.Context, l Lookup, action AuditAction) (Verification, error) {
+// verification is what the store checks for l; the store applies the
+// cool-down in the same atomic step as the check.
+func (s *Service) verification(l Lookup, action AuditAction) Verification {
 	now := s.Now().UTC()
 	v := Verification{
 		Patient:  s.Protector.PatientKey(l.Document),
@@ -416,14 +487,12 @@ func (s *Service) verification(ctx context.Context, l Lookup, action AuditAction
 		Booker:   l.Booker,
 		Action:   action,
 		At:       now,
+		Limits:   s.limits(),
 	}
 	if l.Service == ServiceVideo {
 		v.ClinicID = ""
 	}
-	if err := s.cooldown(ctx, l.Booker, v.Patient, now); err != nil {
-		return Verification{}, err
-	}
-	return v, nil
+	return v
 }
 
 // BookerCooldown returns a *CooldownError while the booker's own failed
@@ -441,42 +510,21 @@ func (s *Service) cooldown(ctx context.Context, b Booker, patient PatientKey, no
 	if err != nil {
 		return fmt.Errorf("booking: failed verifications: %w", err)
 	}
-	var until time.Time
-	for _, times := range [][]time.Time{byBooker, byPatient} {
-		if n := s.Rules.MaxFailures; n > 0 && len(times) >= n {
-			sort.Slice(times, func(i, j int) bool { return times[i].After(times[j]) })
-			if u := times[n-1].Add(s.Rules.FailureWindow); u.After(until) {
-				until = u
-			}
-		}
-	}
-	// The cool-down lifts the moment the oldest counted failure is
-	// FailureWindow old, even though the store still counts it then (since
-	// is inclusive).
-	if until.After(now) {
-		return &CooldownError{Until: until}
-	}
-	return nil
+	return s.limits().Cooldown(now, byBooker, byPatient)
 }
 
 // Enquire returns the active booking that matches every part of l, or
 // ErrNotFound whichever part was wrong, or a *CooldownError after too many
 // failures.
 func (s *Service) Enquire(ctx context.Context, l Lookup) (Booking, error) {
-	v, err := s.verification(ctx, l, AuditEnquire)
-	if err != nil {
-		return Booking{}, err
-	}
+	v := s.verification(l, AuditEnquire)
 	return s.Store.Verify(ctx, v)
 }
 
 // VerifyForCancel is Enquire ahead of a cancel: it shows the booking the
 // booker is about to cancel.
 func (s *Service) VerifyForCancel(ctx context.Context, l Lookup) (Booking, error) {
-	v, err := s.verification(ctx, l, AuditVerify)
-	if err != nil {
-		return Booking{}, err
-	}
+	v := s.verification(l, AuditVerify)
 	return s.Store.Verify(ctx, v)
 }
 
@@ -484,9 +532,6 @@ func (s *Service) VerifyForCancel(ctx context.Context, l Lookup) (Booking, error
 // the quota at once. It is idempotent. It fails with ErrNotFound on any
 // mismatch, ErrAppointmentStarted, or a *CooldownError.
 func (s *Service) Cancel(ctx context.Context, l Lookup, ref Reference) (Booking, error) {
-	v, err := s.verification(ctx, l, AuditCancel)
-	if err != nil {
-		return Booking{}, err
-	}
+	v := s.verification(l, AuditCancel)
 	return s.Store.Cancel(ctx, v, ref)
 }

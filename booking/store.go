@@ -38,25 +38,44 @@ type Store interface {
 	// Book claims one place of b.SlotID and records the booking, atomically:
 	//   - a non-empty IdempotencyKey seen before returns that booking, unchanged;
 	//   - the patient's active bookings whose slot ended by b.CreatedAt become
-	//     StatusCompleted; another active one fails with *AlreadyBookedError (its Booking
-	//     may be left zero: Service looks it up for a booker who may see it);
+	//     StatusCompleted; another active one fails with ErrAlreadyBooked;
 	//   - the claim is a single conditional update (taken < capacity); no place
 	//     left fails with ErrSlotTaken, no such slot with ErrNotFound;
 	//   - a reference already in use fails with ErrConflict (the caller retries
 	//     with a new one).
 	Book(ctx context.Context, b NewBooking) (Booking, error)
-	// ActiveBooking returns the patient's active booking whose slot has not
-	// ended at time at and whose birth key matches too, or ErrNotFound.
-	ActiveBooking(ctx context.Context, patient PatientKey, birthKey string, at time.Time) (Booking, error)
+	// Screen is the booking flow's look-up of a patient:
+	//   - s.Limits.BookerLimit over the booker's active bookings and the
+	//     patients they looked up within s.Limits.PatientWindow refuses with
+	//     a *LimitError, recording nothing (a booker's updates come one at
+	//     a time, under the router's lock, so this needs no lock of its own);
+	//   - otherwise it records AuditLookup;
+	//   - a patient with no active booking that has not ended at s.At: nil;
+	//   - otherwise, one atomic step whatever the number of replicas and
+	//     concurrent calls: s.Limits.Cooldown over the failed verifications
+	//     by the booker and for the patient refuses with a *CooldownError;
+	//     else a birth key that does not match records AuditVerifyFailed,
+	//     and either way it fails with ErrAlreadyBooked, the same error
+	//     whether the date of birth was right or not.
+	Screen(ctx context.Context, s Screening) error
+	// BookerUsage returns how many active bookings not yet ended at at the
+	// booker holds, and for each patient they looked up (Screen) since
+	// since, the latest look-up.
+	BookerUsage(ctx context.Context, booker Booker, since, at time.Time) (active int, lookups map[PatientKey]time.Time, err error)
 	// Verify finds the active, not yet ended booking that matches every part
 	// of v. On a match it records v.Action (AuditEnquire, or AuditVerify for a
 	// verification ahead of a cancel); otherwise it records AuditVerifyFailed
-	// and returns ErrNotFound, whichever part was wrong.
+	// and returns ErrNotFound, whichever part was wrong. Before any of it,
+	// in the same atomic step, v.Limits.Cooldown over the failed
+	// verifications by the booker and for the patient refuses with a
+	// *CooldownError, recording nothing: concurrent calls never check more
+	// than v.Limits.MaxFailures wrong guesses per window.
 	Verify(ctx context.Context, v Verification) (Booking, error)
 	// Cancel cancels the booking with reference ref that matches v and returns
 	// its place to the slot. Cancelling a cancelled booking returns it
 	// unchanged. A mismatch records AuditVerifyFailed and returns ErrNotFound;
-	// a slot that started by v.At returns ErrAppointmentStarted.
+	// a slot that started by v.At returns ErrAppointmentStarted. The
+	// cool-down is applied as by Verify.
 	Cancel(ctx context.Context, v Verification, ref Reference) (Booking, error)
 	// FailedVerifications returns the times of failed verifications since
 	// since, newest first: those made by the booker, and those for the
@@ -68,8 +87,11 @@ type Store interface {
 	// StatusCompleted, so that what is listed as active is still to come;
 	// it returns how many. Book does the same for the patient it books.
 	Complete(ctx context.Context, at time.Time) (int, error)
-	// Purge removes the personal data (sealed mobile, patient and date keys)
-	// of bookings whose slot ended before before; it returns how many.
+	// Purge removes the personal data (sealed mobile, patient and date keys,
+	// masked document, booker id) of bookings whose slot ended before
+	// before, the patient key and booker id of their audit records, and the
+	// audit records made before before that name no booking (failed
+	// verifications, look-ups); it returns how many bookings it purged.
 	Purge(ctx context.Context, before time.Time) (int, error)
 	// Audit returns the audit records at or after since, oldest first.
 	Audit(ctx context.Context, since time.Time) ([]AuditRecord, error)
@@ -148,6 +170,7 @@ type Verification struct {
 	Booker   Booker
 	Action   AuditAction // recorded on success by Verify
 	At       time.Time
+	Limits   Limits // the cool-down applied (MaxFailures, FailureWindow)
 }
 
 // BookingQuery selects bookings for staff.
@@ -168,6 +191,7 @@ const (
 	AuditEnquire      AuditAction = "enquire"
 	AuditVerify       AuditAction = "verify" // verified ahead of a cancel
 	AuditVerifyFailed AuditAction = "verify_failed"
+	AuditLookup       AuditAction = "lookup" // a patient looked up in the booking flow (Screen)
 )
 
 // AuditRecord is one line of the audit trail. The patient appears only as

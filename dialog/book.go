@@ -45,11 +45,16 @@ var bookFlow = flow{
 		consentStep("service", "A5"),
 		step{
 			name: "service",
-			on:   checkNotBooked,
+			on:   screenPatient,
+			fail: []failure{
+				{err: booking.ErrAlreadyBooked, event: evAlready},
+				{err: booking.ErrTooManyAttempts, event: evEnded, say: sayOwn},
+				{err: booking.ErrBookerLimit, event: evEnded, say: sayOwn},
+			},
 			ask:  askService,
 			opts: serviceChoices,
 			read: chosen(chooseService),
-			next: map[string]string{evAlready: "already_booked", evClinic: "region", evVideo: "offer", evRefused: "video_refused"},
+			next: map[string]string{evAlready: "already_booked", evEnded: stMenu, evClinic: "region", evVideo: "offer", evRefused: "video_refused"},
 			note: "A6 指定診所 · 視像診症服務",
 		},
 		step{
@@ -66,7 +71,10 @@ var bookFlow = flow{
 		},
 		step{
 			name: "already_booked",
-			ask:  askAlreadyBooked,
+			// The same words whether the date of birth was right or not,
+			// and nothing about the booking: it is shown by an enquiry,
+			// which asks for the booked clinic too.
+			ask:  ask("already.booked.hidden"),
 			opts: fixed(choice{id: optEnquire, key: "opt.enquire"}, choice{id: optCancel, key: "opt.cancel"}),
 			read: chosen(carryPatient),
 			next: map[string]string{flowEnquire: "b_service", flowCancel: "c_service"},
@@ -146,20 +154,29 @@ var bookFlow = flow{
 				{err: booking.ErrSlotUnavailable, event: evTaken, say: "slot.taken"},
 				{err: booking.ErrNotFound, event: evTaken, say: "slot.taken"},
 				{err: booking.ErrAlreadyBooked, event: evAlready},
+				{err: booking.ErrTooManyAttempts, event: evEnded, say: sayOwn},
 				{err: booking.ErrNotEligible, event: evRefused},
 			},
-			next: map[string]string{evBooked: "booked", evTaken: "offer", evAlready: "already_booked", evRefused: "video_refused"},
+			next: map[string]string{evBooked: "booked", evTaken: "offer", evAlready: "already_booked", evEnded: stMenu, evRefused: "video_refused"},
 			note: "books the slot",
 		},
 		menuStep("booked", askBooked, "A15 預約成功"),
 	),
 }
 
-// consentStep is the seed's consent screen (A5, B5, C5).
+// consentStep is the seed's consent screen (A5, B5, C5). On WhatsApp it
+// adds that the chat history on the caregiver's phone keeps what was typed:
+// the bot cannot delete a WhatsApp message the booker sent.
 func consentStep(next, note string) step {
 	return step{
 		name: "consent",
-		ask:  ask("consent.prompt"),
+		ask: func(t *turn) (Reply, error) {
+			r := t.reply("consent.prompt", nil)
+			if t.booker.Channel == booking.ChannelWhatsApp {
+				r.Text += "\n" + t.text("consent.whatsapp", nil)
+			}
+			return r, nil
+		},
 		opts: fixed(choiceOK),
 		read: func(t *turn) (string, error) {
 			if _, err := t.choose(); err != nil {
@@ -192,20 +209,26 @@ func readMobile(t *turn) (string, error) {
 	return evEntered, nil
 }
 
-// checkNotBooked sends a patient who already holds a booking to
-// already_booked before any service is chosen.
-func checkNotBooked(t *turn) (string, error) {
-	p := t.patient()
-	b, err := t.e.svc.ActiveBooking(t.ctx, p.Document, p.DateOfBirth)
-	switch {
-	case errors.Is(err, booking.ErrNotFound):
+// screenPatient looks the patient up before any service is chosen: one
+// who already holds a booking goes to already_booked, the same way whether
+// the date of birth was right (a wrong one counts as a failed
+// verification); a booker cooling down, or at a limit, is told so.
+// While the room the flow started with lasts, the store does not read the
+// booker's limits again.
+func screenPatient(t *turn) (string, error) {
+	if t.s.Answers.Screened {
 		return "", nil
-	case err != nil:
-		return "", fmt.Errorf("dialog: active booking: %w", err)
 	}
-	a := &t.s.Answers
-	a.Reference, a.SlotID = string(b.Reference), int64(b.Slot.ID)
-	return evAlready, nil
+	screen := t.e.svc.Screen
+	if t.s.Room > 0 {
+		screen = t.e.svc.ScreenInRoom
+		t.s.Room--
+	}
+	if err := screen(t.ctx, t.booker, t.patient()); err != nil {
+		return "", fmt.Errorf("dialog: screen: %w", err)
+	}
+	t.s.Answers.Screened = true
+	return "", nil
 }
 
 func askService(t *turn) (Reply, error) {
@@ -255,18 +278,6 @@ func askIneligible(t *turn) (Reply, error) {
 		reason = el.Reason
 	}
 	return t.reply("video.ineligible."+string(reason), map[string]any{"note": t.text("video.note", nil)}), nil
-}
-
-func askAlreadyBooked(t *turn) (Reply, error) {
-	b, ok, err := t.shownBooking()
-	if err != nil || !ok {
-		return t.reply("already.booked.hidden", nil), err
-	}
-	details, err := t.details(b)
-	if err != nil {
-		return Reply{}, err
-	}
-	return t.reply("already.booked", map[string]any{"details": details}), nil
 }
 
 // carryPatient opens the chosen flow with the patient's document and date
@@ -421,8 +432,7 @@ func readSlot(t *turn) (string, error) {
 	return "", nil
 }
 
-// bookSlot books the slot in the answers (A10, A14). A booking already
-// held by the patient is kept in the answers, to be shown.
+// bookSlot books the slot in the answers (A10, A14).
 func bookSlot(t *turn) (string, error) {
 	a := &t.s.Answers
 	b, err := t.e.svc.Book(t.ctx, booking.BookRequest{
@@ -432,12 +442,7 @@ func bookSlot(t *turn) (string, error) {
 		ConsentAt:      a.ConsentAt,
 		IdempotencyKey: a.FlowID + ":" + strconv.FormatInt(a.SlotID, 10),
 	})
-	var already *booking.AlreadyBookedError
-	switch {
-	case errors.As(err, &already):
-		a.Reference, a.SlotID = string(already.Booking.Reference), int64(already.Booking.Slot.ID)
-		return "", err
-	case err != nil:
+	if err != nil {
 		a.SlotID = 0
 		return "", fmt.Errorf("dialog: book: %w", err)
 	}

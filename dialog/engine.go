@@ -411,6 +411,7 @@ func (t *turn) endFlow() {
 	t.s.Answers = Answers{}
 	t.s.History = nil
 	t.s.Failures = 0
+	t.s.Room = 0
 }
 
 // say adds a message.

@@ -268,3 +268,73 @@ func TestTimeoutSaysTheSessionIdle(t *testing.T) {
 		t.Errorf("time-out notice = %q, want it to say 1 hour 30 minutes", got)
 	}
 }
+
+// TestNoBirthDateOracle: for a patient who holds a booking, the booking
+// flow answers a wrong date of birth exactly as it answers the right one,
+// step by step, and shows nothing of the booking; only the wrong one is a
+// failed verification.
+func TestNoBirthDateOracle(t *testing.T) {
+	env := dialogtest.NewEnv(t, sqliteConfig, dialogtest.DefaultSchedule())
+	e := env.NewEngine(t)
+	say(t, e, &dialog.Session{}, append(toOffer, "[accept]")...)
+	list, err := env.Service.Store.Bookings(context.Background(), booking.BookingQuery{})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("Bookings = %v, %v, want 1", list, err)
+	}
+	ref := string(list[0].Reference)
+	walk := func(dob string) []string {
+		s := &dialog.Session{}
+		var texts []string
+		for _, in := range []string{"/start", "[book]", "[hkid]", "A123456(3)", dob, "[yes]", "91234567", "[ok]"} {
+			res := say(t, e, s, in)
+			var b strings.Builder
+			for _, r := range res.Replies {
+				b.WriteString(r.Text + "\n")
+			}
+			if strings.Contains(b.String(), ref) {
+				t.Errorf("booking flow with date of birth %s shows the booking's reference after %q:\n%s", dob, in, b.String())
+			}
+			texts = append(texts, b.String())
+		}
+		return texts
+	}
+	right := walk("1970/1/1")
+	wrong := walk("1970/1/2")
+	// The date said back differs by the date alone.
+	for i := range wrong {
+		wrong[i] = strings.ReplaceAll(wrong[i], "1970年1月2日", "1970年1月1日")
+	}
+	if diff := cmp.Diff(right, wrong); diff != "" {
+		t.Errorf("the booking flow tells a right date of birth from a wrong one (-right +wrong):\n%s", diff)
+	}
+	failures, _, err := env.Service.Store.FailedVerifications(context.Background(), booker, "", dialogtest.Start.Add(-time.Hour))
+	if err != nil || len(failures) != 1 {
+		t.Errorf("failed verifications = %v, %v, want 1 (the wrong date of birth)", failures, err)
+	}
+}
+
+// TestPatientScreenedOnce: coming back to the service choice (/back, or a
+// full offer) does not look the patient up again: one look-up per patient
+// and flow, as the limits per chat count them.
+func TestPatientScreenedOnce(t *testing.T) {
+	env := dialogtest.NewEnv(t, sqliteConfig, dialogtest.DefaultSchedule())
+	e := env.NewEngine(t)
+	s := &dialog.Session{}
+	say(t, e, s, "/start", "[book]", "[hkid]", "A123456(3)", "1970", "[yes]", "91234567", "[ok]", "[clinic]", "/back", "[clinic]", "[r:hk]", "/back", "/back")
+	if s.State != "a_service" {
+		t.Fatalf("state = %q, want a_service", s.State)
+	}
+	records, err := env.Service.Store.Audit(context.Background(), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lookups := 0
+	for _, r := range records {
+		if r.Action == booking.AuditLookup {
+			lookups++
+		}
+	}
+	if lookups != 1 {
+		t.Errorf("%d look-ups recorded for one patient in one flow, want 1", lookups)
+	}
+}

@@ -28,6 +28,7 @@ var errorKeys = []struct {
 	{target: booking.ErrNotEligible, key: "video.ineligible.age"},
 	{target: booking.ErrAppointmentStarted, key: "err.appointment_started"},
 	{target: booking.ErrTooManyAttempts, key: "err.cooldown"},
+	{target: booking.ErrBookerLimit, key: "err.limit.active"},
 	{target: booking.ErrUnavailable, key: "err.unavailable", retry: true},
 }
 
@@ -68,9 +69,16 @@ func (t *turn) errorMessage(err error) (string, map[string]any, bool) {
 		var args map[string]any
 		var cool *booking.CooldownError
 		var el *booking.EligibilityError
+		var lim *booking.LimitError
 		switch {
 		case errors.As(err, &cool):
 			args = map[string]any{"until": locales.FormatDateTime(t.s.Lang, t.local(cool.Until))}
+		case errors.As(err, &lim):
+			args = map[string]any{"max": lim.Max}
+			if lim.Limit == booking.LimitPatients {
+				args["until"] = locales.FormatDateTime(t.s.Lang, t.local(lim.Until))
+				return "err.limit.patients", args, true
+			}
 		case errors.As(err, &el):
 			return "video.ineligible." + string(el.Reason), map[string]any{"note": t.text("video.note", nil)}, true
 		}

@@ -12,8 +12,11 @@ import (
 // loading an expired session that had a flow open returns a new session
 // with TimedOut set. Expired sessions are swept as the store is used, so
 // memory stays bounded by the bookers active within the idle time (and,
-// for a further idle time, a marker of each timed-out flow). It is safe
-// for concurrent use.
+// for a further idle time, a marker of each timed-out flow), and by Run
+// when nobody uses it: a session holds a patient's personal data, which
+// must not outlive the idle time in a quiet process (the terminal chat's
+// one booker, a bot nobody writes to at night). It is safe for concurrent
+// use.
 type MemoryStore struct {
 	now  func() time.Time
 	idle time.Duration
@@ -119,6 +122,26 @@ func (m *MemoryStore) Len() int {
 	defer m.mu.Unlock()
 	return len(m.sessions) + len(m.timedOut)
 }
+
+// Run sweeps the expired sessions at every tick until ctx ends, whether or
+// not the store is used meanwhile. Its owner gives it a ticker of about a
+// minute (time.NewTicker(dialog.SweepEvery).C).
+func (m *MemoryStore) Run(ctx context.Context, tick <-chan time.Time) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick:
+			m.mu.Lock()
+			m.nextSweep = time.Time{}
+			m.sweep(m.now())
+			m.mu.Unlock()
+		}
+	}
+}
+
+// SweepEvery is how often a MemoryStore's owner should tick its Run.
+const SweepEvery = time.Minute
 
 // expire drops an expired session, keeping for one more idle time a marker
 // that its flow timed out.

@@ -200,3 +200,36 @@ func TestMemoryStoreConcurrent(t *testing.T) {
 		t.Errorf("after %d concurrent increments (-want +got):\n%s", saved, diff)
 	}
 }
+
+// TestMemoryStoreRunSweepsUnused: a session left with a flow open is
+// dropped once it expires, though nobody loads or saves anything: the
+// terminal chat's one booker walking away leaves no personal data behind.
+func TestMemoryStoreRunSweepsUnused(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	clock := dialogtest.NewClock(dialogtest.Start)
+	st := dialog.NewMemoryStore(clock.Now, 15*time.Minute)
+	s := &dialog.Session{State: "a_birth", Answers: dialog.Answers{Flow: "book", DocType: "hkid", DocNumber: "A1234563"}}
+	if err := st.Save(ctx, "console:local", s); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Save(ctx, "telegram:2", &dialog.Session{State: "menu"}); err != nil {
+		t.Fatal(err)
+	}
+	tick := make(chan time.Time)
+	done := make(chan struct{})
+	go func() { defer close(done); st.Run(ctx, tick) }()
+	clock.Advance(16 * time.Minute)
+	tick <- clock.Now()
+	tick <- clock.Now() // taken once the first sweep is over
+	if got := st.Len(); got != 1 {
+		t.Errorf("Len() after expiry, unused = %d, want 1 (the time-out marker, no session)", got)
+	}
+	clock.Advance(15 * time.Minute)
+	tick <- clock.Now()
+	tick <- clock.Now()
+	if got := st.Len(); got != 0 {
+		t.Errorf("Len() after the marker lapses, unused = %d, want 0", got)
+	}
+	cancel()
+	<-done
+}

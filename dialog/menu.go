@@ -59,31 +59,39 @@ func readMenu(t *turn) (string, error) {
 		return "", err
 	}
 	name := map[string]string{optBook: flowBook, optEnquire: flowEnquire, optCancel: flowCancel}[c.id]
-	if err := t.canStart(name); err != nil {
+	room, err := t.canStart(name)
+	if err != nil {
 		return "", err
 	}
 	t.s.Answers = Answers{Flow: name, FlowID: newFlowID()}
+	t.s.Room = room
 	return name, nil
 }
 
 // canStart refuses a flow that cannot succeed now: booking when neither
-// service has a place left, enquiring or cancelling while the booker is
-// cooling down after failed verifications.
-func (t *turn) canStart(flow string) error {
+// service has a place left or the booker is at a limit (active bookings,
+// patients looked up within the hour), enquiring or cancelling while the
+// booker is cooling down after failed verifications. For booking it
+// returns the room the booker has for new patients (see Session.Room).
+func (t *turn) canStart(flow string) (room int, err error) {
 	if flow == flowBook {
 		q, err := t.quota()
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if !q.Clinic.Bookable() && !q.Video.Bookable() {
-			return refuse("service.none", nil)
+			return 0, refuse("service.none", nil)
 		}
-		return nil
+		room, err := t.e.svc.BookerLimit(t.ctx, t.booker)
+		if err != nil {
+			return 0, t.refusal(err)
+		}
+		return room, nil
 	}
 	if err := t.e.svc.BookerCooldown(t.ctx, t.booker); err != nil {
-		return t.refusal(err)
+		return 0, t.refusal(err)
 	}
-	return nil
+	return 0, nil
 }
 
 func languageChoices(*turn) ([]choice, error) {

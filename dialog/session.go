@@ -45,7 +45,12 @@ type Session struct {
 	Failures int     `json:"f,omitempty"`
 	// Sensitive says an input of this session carried personal data
 	// already (see Result.FirstSensitive).
-	Sensitive bool      `json:"sn,omitempty"`
+	Sensitive bool `json:"sn,omitempty"`
+	// Room is how many new patients the booking flow may still look up
+	// without the store reading the booker's limits again: set when the
+	// flow starts (booking.Service.BookerLimit), spent by each look-up, and
+	// kept apart from Answers so that /back cannot give it back.
+	Room      int       `json:"r,omitempty"`
 	UpdatedAt time.Time `json:"u"`
 	// TimedOut is set by a store's Load when the booker's earlier session
 	// expired with a flow open; it is never stored.
@@ -79,6 +84,10 @@ type Answers struct {
 	SlotID    int64     `json:"sl,omitempty"`
 	Page      int       `json:"pg,omitempty"`
 	Reference string    `json:"rf,omitempty"`
+	// Screened says the patient of these answers has been looked up
+	// (booking.Service.Screen): coming back to the service choice, after a
+	// full offer or with /back, does not look them up again.
+	Screened bool `json:"sc,omitempty"`
 }
 
 // InFlow reports whether a flow is open (personal data may be held).

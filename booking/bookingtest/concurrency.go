@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/clinicbot/clinicbot/booking"
 )
@@ -18,6 +19,7 @@ var concurrencyCases = []testCase{
 	{"SameIdempotencyKeyLastPlace", func(t *testing.T, f *fixture) { testSameIdempotencyKey(t, f, 1) }},
 	{"SameCancelTwice", testSameCancelTwice},
 	{"CancelsAndBooksInterleaved", testInterleaved},
+	{"ParallelWrongGuesses", testParallelWrongGuesses},
 }
 
 // parallel runs fn(0) … fn(n-1) at once and waits for them.
@@ -84,12 +86,11 @@ func testSamePatientTwice(t *testing.T, f *fixture) {
 	})
 	booked := 0
 	for i, err := range results {
-		var already *booking.AlreadyBookedError
 		switch {
 		case err == nil:
 			booked++
-		case !errors.As(err, &already):
-			t.Errorf("try %d: Book = %v, want a booking or *AlreadyBookedError", i, err)
+		case !errors.Is(err, booking.ErrAlreadyBooked):
+			t.Errorf("try %d: Book = %v, want a booking or ErrAlreadyBooked", i, err)
 		}
 	}
 	if booked != 1 {
@@ -212,5 +213,72 @@ func testInterleaved(t *testing.T, f *fixture) {
 	}
 	if active := f.bookings(booking.BookingQuery{Status: booking.StatusActive}); len(active) != total {
 		t.Errorf("%d active bookings, want the %d the workers hold", len(active), total)
+	}
+}
+
+// guesses is how many wrong guesses race in the cool-down cases.
+const guesses = 40
+
+// countGuesses tells the checked guesses (ErrNotFound or ErrAlreadyBooked,
+// per checked) from those the cool-down refused, and fails t on anything
+// else.
+func countGuesses(t *testing.T, what string, results []error, checked error) int {
+	t.Helper()
+	n := 0
+	for i, err := range results {
+		switch {
+		case errors.Is(err, checked):
+			n++
+		case !errors.Is(err, booking.ErrTooManyAttempts):
+			t.Errorf("%s %d = %v, want %v or a cool-down", what, i, err, checked)
+		}
+	}
+	return n
+}
+
+// testParallelWrongGuesses races wrong dates of birth for one patient, by
+// one booker and by many, through enquiry, cancel and the booking flow's
+// screening: however many run at once, no more than MaxFailures are
+// checked, on any number of replicas (each call is one atomic step).
+func testParallelWrongGuesses(t *testing.T, f *fixture) {
+	sl := f.slot(booking.ServiceClinic, aberdeen, at(1, 10, 0), 5)
+	maxChecked := f.svc.Rules.MaxFailures
+	for _, tc := range []struct {
+		name    string
+		patient int
+		guess   func(p booking.Patient, i int) error
+		checked error
+	}{
+		{"EnquireOneBooker", 1, func(p booking.Patient, _ int) error {
+			_, err := f.svc.Enquire(f.ctx, lookup(p, booker(1), sl))
+			return err
+		}, booking.ErrNotFound},
+		{"EnquireManyBookers", 2, func(p booking.Patient, i int) error {
+			_, err := f.svc.Enquire(f.ctx, lookup(p, booker(100+i), sl))
+			return err
+		}, booking.ErrNotFound},
+		{"CancelManyBookers", 3, func(p booking.Patient, i int) error {
+			_, err := f.svc.Cancel(f.ctx, lookup(p, booker(200+i), sl), "AAAA-BBBB")
+			return err
+		}, booking.ErrNotFound},
+		{"ScreenManyBookers", 4, func(p booking.Patient, i int) error {
+			return f.svc.Screen(f.ctx, booker(300+i), p)
+		}, booking.ErrAlreadyBooked},
+	} {
+		p := patient(tc.patient)
+		f.mustBook(p, booker(9), sl.ID)
+		results := make([]error, guesses)
+		parallel(guesses, func(i int) {
+			wrong := p
+			wrong.DateOfBirth = booking.Date{Year: 1900 + i, Month: time.January, Day: 1}
+			results[i] = tc.guess(wrong, i)
+		})
+		if n := countGuesses(t, tc.name, results, tc.checked); n > maxChecked || n == 0 {
+			t.Errorf("%s: %d of %d parallel wrong guesses checked, want 1 to %d", tc.name, n, guesses, maxChecked)
+		}
+		_, byPatient, err := f.store.FailedVerifications(f.ctx, booker(0), f.prot.PatientKey(p.Document), start)
+		if err != nil || len(byPatient) > maxChecked {
+			t.Errorf("%s: %d failed verifications recorded (%v), want at most %d", tc.name, len(byPatient), err, maxChecked)
+		}
 	}
 }

@@ -27,6 +27,7 @@ var serviceCases = []testCase{
 	{"IdempotencyKey", testIdempotencyKey},
 	{"IdempotencyKeyLastPlace", testIdempotencyKeyLastPlace},
 	{"ReferencesUniqueAndNotSequential", testReferences},
+	{"BookerLimits", testBookerLimits},
 }
 
 func testQuotaLevels(t *testing.T, f *fixture) {
@@ -260,12 +261,12 @@ func testBookClaims(t *testing.T, f *fixture) {
 	if got := f.reload(sl); got.Taken != 1 {
 		t.Errorf("taken = %d, want 1", got.Taken)
 	}
-	found, err := f.svc.ActiveBooking(f.ctx, p.Document, p.DateOfBirth)
+	found, err := f.svc.Enquire(f.ctx, lookup(p, booker(1), sl))
 	if err != nil {
-		t.Fatalf("ActiveBooking: %v", err)
+		t.Fatalf("Enquire: %v", err)
 	}
 	if diff := cmp.Diff(want, found); diff != "" {
-		t.Errorf("ActiveBooking mismatch (-want +got):\n%s", diff)
+		t.Errorf("Enquire mismatch (-want +got):\n%s", diff)
 	}
 }
 
@@ -310,25 +311,28 @@ func testOneActiveBooking(t *testing.T, f *fixture) {
 	p := patient(1)
 	b := f.mustBook(p, booker(1), first.ID)
 
-	// Another booker with the right date of birth sees the booking.
-	_, err := f.book(p, booker(2), second.ID)
-	var already *booking.AlreadyBookedError
-	if !errors.As(err, &already) || !errors.Is(err, booking.ErrAlreadyBooked) {
-		t.Fatalf("Book(second for patient) = %v, want *AlreadyBookedError", err)
-	}
-	if diff := cmp.Diff(b, already.Booking); diff != "" {
-		t.Errorf("AlreadyBookedError.Booking (-want +got):\n%s", diff)
-	}
-
-	// With a wrong date of birth: only that one exists, nothing about it.
+	// Another booker learns that a booking exists, nothing about it, and
+	// the same whether the date of birth was right or not: no oracle.
+	_, right := f.book(p, booker(2), second.ID)
 	wrong := p
 	wrong.DateOfBirth = booking.Date{Year: 1981, Month: time.May, Day: 17}
-	_, err = f.book(wrong, booker(3), second.ID)
-	if !errors.As(err, &already) {
-		t.Fatalf("Book(second, wrong DOB) = %v, want *AlreadyBookedError", err)
+	_, bad := f.book(wrong, booker(3), second.ID)
+	for _, err := range []error{right, bad} {
+		if !errors.Is(err, booking.ErrAlreadyBooked) {
+			t.Fatalf("Book(second for patient) = %v, want ErrAlreadyBooked", err)
+		}
 	}
-	if diff := cmp.Diff(booking.Booking{}, already.Booking); diff != "" {
-		t.Errorf("AlreadyBookedError.Booking with a wrong DOB shows (-want +got):\n%s", diff)
+	if right.Error() != bad.Error() {
+		t.Errorf("Book(right DOB) = %q, Book(wrong DOB) = %q: want the same", right, bad)
+	}
+	// The wrong date of birth was a failed verification; the right one not.
+	byRight, _, err := f.store.FailedVerifications(f.ctx, booker(2), "", start)
+	if err != nil || len(byRight) != 0 {
+		t.Errorf("failures by the booker with the right DOB = %v, %v, want none", byRight, err)
+	}
+	byWrong, _, err := f.store.FailedVerifications(f.ctx, booker(3), "", start)
+	if err != nil || len(byWrong) != 1 {
+		t.Errorf("failures by the booker with a wrong DOB = %v, %v, want 1", byWrong, err)
 	}
 	if got := f.reload(second); got.Taken != 0 {
 		t.Errorf("refused bookings took %d places", got.Taken)
@@ -347,8 +351,8 @@ func testPastBookingDoesNotBlock(t *testing.T, f *fixture) {
 	p := patient(1)
 	first := f.mustBook(p, booker(1), early.ID)
 	f.clock.Set(at(0, 10, 20)) // the first appointment is over
-	if _, err := f.svc.ActiveBooking(f.ctx, p.Document, p.DateOfBirth); !errors.Is(err, booking.ErrNotFound) {
-		t.Errorf("ActiveBooking(after the appointment) = %v, want ErrNotFound", err)
+	if err := f.svc.Screen(f.ctx, booker(1), p); err != nil {
+		t.Errorf("Screen(after the appointment) = %v, want nil", err)
 	}
 	second, err := f.book(p, booker(1), later.ID)
 	if err != nil {
@@ -445,5 +449,52 @@ func testReferences(t *testing.T, f *fixture) {
 	}
 	if samePrefix > 1 {
 		t.Errorf("%d of %d consecutive references share their first half: %v", samePrefix, n-1, refs)
+	}
+}
+
+func testBookerLimits(t *testing.T, f *fixture) {
+	f.svc.Rules.MaxActivePerBooker, f.svc.Rules.MaxPatientsPerHour = 2, 3
+	sl := f.slot(booking.ServiceClinic, aberdeen, at(1, 10, 0), 10)
+	me := booker(1)
+	wantLimit := func(what string, err error, kind booking.LimitKind, until time.Time) {
+		t.Helper()
+		var le *booking.LimitError
+		if !errors.As(err, &le) || !errors.Is(err, booking.ErrBookerLimit) || le.Limit != kind || !le.Until.Equal(until) {
+			t.Errorf("%s = %v, want *LimitError %s until %v", what, err, kind, until)
+		}
+	}
+	screen := func(i int, when time.Time) error {
+		f.clock.Set(when)
+		return f.svc.Screen(f.ctx, me, patient(i))
+	}
+	// Three patients looked up within the hour; a fourth is refused until
+	// the first look-up is an hour old, a patient seen before is not.
+	for i, when := range []time.Time{at(0, 9, 0), at(0, 9, 10), at(0, 9, 20)} {
+		if err := screen(i+1, when); err != nil {
+			t.Fatalf("Screen(patient %d) = %v", i+1, err)
+		}
+	}
+	wantLimit("Screen(a fourth patient)", screen(4, at(0, 9, 30)), booking.LimitPatients, at(0, 10, 0))
+	_, err := f.svc.BookerLimit(f.ctx, me)
+	wantLimit("BookerLimit(after three patients)", err, booking.LimitPatients, at(0, 10, 0))
+	if err := screen(2, at(0, 9, 31)); err != nil {
+		t.Errorf("Screen(a patient looked up before) = %v, want nil", err)
+	}
+	if room, err := f.svc.BookerLimit(f.ctx, booker(2)); err != nil || room != 3 {
+		t.Errorf("BookerLimit(another booker) = %d, %v, want room for 3", room, err)
+	}
+	if err := screen(4, at(0, 10, 0)); err != nil {
+		t.Errorf("Screen(a fourth patient, an hour later) = %v, want nil", err)
+	}
+	// Two active bookings: no further patient, not even a known one.
+	f.mustBook(patient(1), me, sl.ID)
+	f.mustBook(patient(2), me, sl.ID)
+	_, err = f.svc.BookerLimit(f.ctx, me)
+	wantLimit("BookerLimit(two active)", err, booking.LimitActive, time.Time{})
+	wantLimit("Screen(two active)", screen(3, at(0, 10, 1)), booking.LimitActive, time.Time{})
+	// A booking that ends no longer counts.
+	f.clock.Set(at(1, 10, 15))
+	if room, err := f.svc.BookerLimit(f.ctx, me); err != nil || room != 3 {
+		t.Errorf("BookerLimit(bookings ended, look-ups an hour old) = %d, %v, want room for 3", room, err)
 	}
 }

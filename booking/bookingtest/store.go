@@ -27,7 +27,7 @@ var storeCases = []testCase{
 	{"BookRefusesUsedReference", testStoreBookReferenceConflict},
 	{"BookUnknownSlot", testStoreBookUnknownSlot},
 	{"BookCompletesEndedBookings", testStoreBookCompletesEnded},
-	{"ActiveBooking", testActiveBooking},
+	{"Screen", testScreen},
 	{"BookingsFilters", testBookingsFilters},
 	{"Complete", testComplete},
 	{"Purge", testPurge},
@@ -372,9 +372,8 @@ func testStoreBook(t *testing.T, f *fixture) {
 
 	// The same patient again: refused by the store, no place taken.
 	again := f.newBooking(patient(1), booker(2), sl.ID, "TEST-0002")
-	var already *booking.AlreadyBookedError
-	if _, err := f.store.Book(f.ctx, again); !errors.As(err, &already) {
-		t.Errorf("Book(same patient) = %v, want *AlreadyBookedError", err)
+	if _, err := f.store.Book(f.ctx, again); !errors.Is(err, booking.ErrAlreadyBooked) {
+		t.Errorf("Book(same patient) = %v, want ErrAlreadyBooked", err)
 	}
 	// Another patient takes the last place; then the slot is full.
 	if _, err := f.store.Book(f.ctx, f.newBooking(patient(2), booker(2), sl.ID, "TEST-0003")); err != nil {
@@ -424,9 +423,8 @@ func testStoreBookCompletesEnded(t *testing.T, f *fixture) {
 	}
 	// Started but not ended: still active.
 	f.clock.Set(at(0, 10, 5))
-	var already *booking.AlreadyBookedError
-	if _, err := f.store.Book(f.ctx, f.newBooking(patient(1), booker(1), later.ID, "AAAA-0002")); !errors.As(err, &already) {
-		t.Fatalf("Book(during first appointment) = %v, want *AlreadyBookedError", err)
+	if _, err := f.store.Book(f.ctx, f.newBooking(patient(1), booker(1), later.ID, "AAAA-0002")); !errors.Is(err, booking.ErrAlreadyBooked) {
+		t.Fatalf("Book(during first appointment) = %v, want ErrAlreadyBooked", err)
 	}
 	// Ended exactly at CreatedAt: completed, and no longer in the way.
 	f.clock.Set(at(0, 10, 15))
@@ -449,34 +447,73 @@ func testStoreBookCompletesEnded(t *testing.T, f *fixture) {
 	f.checkTaken("after completion")
 }
 
-func testActiveBooking(t *testing.T, f *fixture) {
+func testScreen(t *testing.T, f *fixture) {
 	sl := f.slot(booking.ServiceVideo, "", at(0, 10, 0), 5)
 	p := patient(1)
-	b := f.mustBook(p, booker(1), sl.ID)
+	f.mustBook(p, booker(1), sl.ID)
 	key, birth := f.prot.PatientKey(p.Document), f.prot.BirthKey(p.Document, p.DateOfBirth)
-
-	got, err := f.store.ActiveBooking(f.ctx, key, birth, at(0, 10, 14))
-	if err != nil {
-		t.Fatalf("ActiveBooking: %v", err)
-	}
-	if diff := cmp.Diff(b, got); diff != "" {
-		t.Errorf("ActiveBooking mismatch (-want +got):\n%s", diff)
-	}
 	wrongDOB := f.prot.BirthKey(p.Document, booking.Date{Year: 1980, Month: time.May, Day: 18})
+	lim := booking.Limits{MaxFailures: 3, FailureWindow: 15 * time.Minute}
+	screen := func(b booking.Booker, patient booking.PatientKey, birth string, when time.Time) error {
+		return f.store.Screen(f.ctx, booking.Screening{Booker: b, Patient: patient, BirthKey: birth, At: when, Limits: lim})
+	}
 	tests := []struct {
 		name    string
 		patient booking.PatientKey
 		birth   string
 		at      time.Time
+		want    error
+		failed  bool // a failed verification is recorded
 	}{
-		{"WrongBirthKey", key, wrongDOB, start},
-		{"OtherPatient", f.prot.PatientKey(patient(2).Document), birth, start},
-		{"Ended", key, birth, at(0, 10, 15)},
+		{"RightBirthKey", key, birth, at(0, 9, 1), booking.ErrAlreadyBooked, false},
+		{"WrongBirthKey", key, wrongDOB, at(0, 9, 2), booking.ErrAlreadyBooked, true},
+		{"OtherPatient", f.prot.PatientKey(patient(2).Document), birth, at(0, 9, 3), nil, false},
 	}
+	var already error
 	for _, tc := range tests {
-		if got, err := f.store.ActiveBooking(f.ctx, tc.patient, tc.birth, tc.at); !errors.Is(err, booking.ErrNotFound) {
-			t.Errorf("ActiveBooking(%s) = %+v, %v, want ErrNotFound", tc.name, got, err)
+		err := screen(booker(2), tc.patient, tc.birth, tc.at)
+		if !errors.Is(err, tc.want) || (tc.want == nil && err != nil) {
+			t.Errorf("Screen(%s) = %v, want %v", tc.name, err, tc.want)
+			continue
 		}
+		// The same error, to the letter, whether the date was right.
+		if err != nil && already != nil && err.Error() != already.Error() {
+			t.Errorf("Screen(%s) = %q, want %q as for the right date of birth", tc.name, err, already)
+		}
+		if err != nil {
+			already = err
+		}
+		records, err := f.store.Audit(f.ctx, tc.at)
+		if err != nil {
+			t.Fatalf("Audit: %v", err)
+		}
+		var actions []booking.AuditAction
+		for _, r := range records {
+			actions = append(actions, r.Action)
+		}
+		want := []booking.AuditAction{booking.AuditLookup}
+		if tc.failed {
+			want = append(want, booking.AuditVerifyFailed)
+		}
+		if diff := cmp.Diff(want, actions); diff != "" {
+			t.Errorf("Screen(%s) recorded (-want +got):\n%s", tc.name, diff)
+		}
+	}
+	// Two more wrong dates: the third failure starts the cool-down, and a
+	// refused screening records the look-up alone.
+	for _, when := range []time.Time{at(0, 9, 4), at(0, 9, 5)} {
+		if err := screen(booker(3), key, wrongDOB, when); !errors.Is(err, booking.ErrAlreadyBooked) {
+			t.Fatalf("Screen(wrong DOB) = %v, want ErrAlreadyBooked", err)
+		}
+	}
+	err := screen(booker(4), key, birth, at(0, 9, 6))
+	wantCooldown(t, "Screen(patient cooling down)", err, at(0, 9, 17))
+	if records, err := f.store.Audit(f.ctx, at(0, 9, 6)); err != nil || len(records) != 1 || records[0].Action != booking.AuditLookup {
+		t.Errorf("Audit after a refused screening = %v, %v, want the look-up alone", records, err)
+	}
+	// Once the appointment has ended the patient may be booked again.
+	if err := screen(booker(4), key, wrongDOB, at(0, 10, 15)); err != nil {
+		t.Errorf("Screen(booking ended) = %v, want nil", err)
 	}
 }
 
@@ -577,6 +614,14 @@ func testPurge(t *testing.T, f *fixture) {
 		t.Fatalf("Cancel: %v", err)
 	}
 	keep := f.mustBook(patient(3), booker(3), recent.ID)
+	// A failed verification and a look-up name no booking: they go with
+	// the retention too, counted by the time they were made.
+	if _, err := f.svc.Enquire(f.ctx, lookup(patient(4), booker(4), old)); !errors.Is(err, booking.ErrNotFound) {
+		t.Fatalf("Enquire(no booking) = %v, want ErrNotFound", err)
+	}
+	if err := f.svc.Screen(f.ctx, booker(4), patient(4)); err != nil {
+		t.Fatalf("Screen = %v", err)
+	}
 
 	n, err := f.store.Purge(f.ctx, at(0, 10, 15))
 	if err != nil || n != 0 {
@@ -594,31 +639,34 @@ func testPurge(t *testing.T, f *fixture) {
 	for _, b := range f.bookings(booking.BookingQuery{}) {
 		got[b.ID] = b
 	}
-	if b := got[oldActive.ID]; b.PatientMasked != "" || b.Status != booking.StatusCompleted {
-		t.Errorf("purged active booking = masked %q, status %s; want no patient, completed", b.PatientMasked, b.Status)
+	if b := got[oldActive.ID]; b.PatientMasked != "" || b.Booker.ID != "" || b.Status != booking.StatusCompleted {
+		t.Errorf("purged active booking = masked %q, booker %q, status %s; want no patient, no booker, completed", b.PatientMasked, b.Booker.ID, b.Status)
 	}
-	if b := got[oldCancelled.ID]; b.PatientMasked != "" || b.Status != booking.StatusCancelled {
-		t.Errorf("purged cancelled booking = masked %q, status %s; want no patient, cancelled", b.PatientMasked, b.Status)
+	if b := got[oldCancelled.ID]; b.PatientMasked != "" || b.Booker.ID != "" || b.Status != booking.StatusCancelled {
+		t.Errorf("purged cancelled booking = masked %q, booker %q, status %s; want no patient, no booker, cancelled", b.PatientMasked, b.Booker.ID, b.Status)
 	}
 	if diff := cmp.Diff(keep, got[keep.ID]); diff != "" {
 		t.Errorf("recent booking changed by Purge (-want +got):\n%s", diff)
 	}
 	p3 := patient(3)
-	if _, err := f.store.ActiveBooking(f.ctx, f.prot.PatientKey(p3.Document), f.prot.BirthKey(p3.Document, p3.DateOfBirth), start); err != nil {
-		t.Errorf("ActiveBooking(recent) after Purge = %v", err)
-	}
 	records, err := f.store.Audit(f.ctx, time.Time{})
 	if err != nil {
 		t.Fatalf("Audit: %v", err)
 	}
 	for _, r := range records {
 		purged := r.BookingID == oldActive.ID || r.BookingID == oldCancelled.ID
-		if purged && r.Patient != "" {
-			t.Errorf("audit %s of purged booking %d still names the patient", r.Action, r.BookingID)
+		if purged && (r.Patient != "" || r.Booker.ID != "") {
+			t.Errorf("audit %s of purged booking %d still names the patient or the booker", r.Action, r.BookingID)
+		}
+		if r.BookingID == 0 {
+			t.Errorf("audit %s naming no booking, made %v, outlived the purge", r.Action, r.At)
 		}
 		if r.BookingID == keep.ID && r.Patient != f.prot.PatientKey(p3.Document) {
 			t.Errorf("audit %s of kept booking lost its patient key", r.Action)
 		}
+	}
+	if err := f.svc.Screen(f.ctx, booker(9), p3); !errors.Is(err, booking.ErrAlreadyBooked) {
+		t.Errorf("Screen(recent) after Purge = %v, want ErrAlreadyBooked", err)
 	}
 	// The purged patient may book again.
 	f.clock.Set(at(1, 9, 0))

@@ -196,7 +196,7 @@ func pgDomain(pgErr *pgconn.PgError) error {
 	case codeUniqueViolation:
 		switch pgErr.ConstraintName {
 		case "bookings_patient_active":
-			return &booking.AlreadyBookedError{}
+			return booking.ErrAlreadyBooked
 		case "bookings_idempotency_key":
 			return errReplay
 		default: // bookings_reference_key among others
@@ -268,6 +268,10 @@ var dialect = sqlstore.Dialect{
 	ScanTime:  func(t *time.Time) any { return (*utcTime)(t) },
 	ForUpdate: " FOR UPDATE",
 	NoLimit:   "ALL",
+	// synchronous_commit off for the statement's own transaction: it
+	// commits at once, and the WAL writer flushes it within a fraction of
+	// a second.
+	Relaxed: ` FROM (SELECT set_config('synchronous_commit', 'off', true)) AS relaxed`,
 }
 
 // utcTime reads a timestamptz in UTC; NULL reads as the zero time.

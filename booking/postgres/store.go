@@ -119,11 +119,8 @@ func (s *Store) Book(ctx context.Context, nb booking.NewBooking) (_ booking.Book
 		// A concurrent request with the same key may have committed first:
 		// then this one met its booking (as the patient's active booking,
 		// or in a unique index) and that booking is the answer.
-		var (
-			pgErr   interface{ SQLState() string }
-			already *booking.AlreadyBookedError
-		)
-		if errors.As(err, &already) || errors.As(err, &pgErr) && pgErr.SQLState() == codeUniqueViolation {
+		var pgErr interface{ SQLState() string }
+		if errors.Is(err, booking.ErrAlreadyBooked) || errors.As(err, &pgErr) && pgErr.SQLState() == codeUniqueViolation {
 			prior, lerr := sqlstore.BookingByKey(ctx, s.pooled, nb.IdempotencyKey)
 			if lerr == nil {
 				return prior, nil
@@ -176,13 +173,57 @@ const insertBooking = `WITH b AS (` + sqlstore.InsertBooking + `
 	)
 	SELECT id FROM b`
 
-// ActiveBooking returns the patient's active booking whose slot has not
-// ended at at and whose birth key matches, or booking.ErrNotFound.
-func (s *Store) ActiveBooking(ctx context.Context, patient booking.PatientKey, birthKey string, at time.Time) (_ booking.Booking, err error) {
-	defer wrap(&err, "active booking")
+// lockClass is the first key of the advisory locks that make a
+// verification or a screening one atomic step: the booker and the patient
+// are held from the count of their failures to the commit of what is
+// recorded, so that concurrent wrong guesses on any number of replicas are
+// counted one after the other.
+const lockClass = 0x636c6276 // "clbv"
+
+// lock takes the transaction's advisory locks on keys, in one round trip
+// and in order (two transactions lock a booker before a patient, never the
+// other way round; should the server ever take them otherwise, it detects
+// the deadlock and inTx runs the transaction again).
+func lock(ctx context.Context, tx pgx.Tx, keys []string) error {
+	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1::int4, hashtext(k))
+		FROM unnest($2::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n`, lockClass, keys)
+	return err
+}
+
+// Screen is the booking flow's look-up of a patient: two statements on
+// the pool for a patient who holds no booking (most), then, for one who
+// does, a transaction under the booker's and the patient's advisory locks.
+func (s *Store) Screen(ctx context.Context, sc booking.Screening) (err error) {
+	defer wrap(&err, "screen")
 	ctx, cancel := bound(ctx)
 	defer cancel()
-	return sqlstore.ActiveBooking(ctx, s.pooled, patient, birthKey, at)
+	booked, err := sqlstore.Look(ctx, s.pooled, sc)
+	if err != nil || !booked {
+		return err
+	}
+	err = s.inTx(ctx, func(tx pgx.Tx) (err error) {
+		if err := lock(ctx, tx, sqlstore.LockKeys(sc.Booker, sc.Patient)); err != nil {
+			return err
+		}
+		booked, err = sqlstore.CheckBooked(ctx, on(tx), sc)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if booked {
+		return booking.ErrAlreadyBooked
+	}
+	return nil
+}
+
+// BookerUsage returns the booker's active bookings and their look-ups
+// since since.
+func (s *Store) BookerUsage(ctx context.Context, b booking.Booker, since, at time.Time) (_ int, _ map[booking.PatientKey]time.Time, err error) {
+	defer wrap(&err, "booker usage")
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	return sqlstore.BookerUsage(ctx, s.pooled, b, since, at)
 }
 
 // Verify finds the active, not yet ended booking that matches every part of
@@ -197,6 +238,9 @@ func (s *Store) Verify(ctx context.Context, v booking.Verification) (_ booking.B
 		found bool
 	)
 	err = s.inTx(ctx, func(tx pgx.Tx) (err error) {
+		if err := lock(ctx, tx, sqlstore.LockKeys(v.Booker, v.Patient)); err != nil {
+			return err
+		}
 		b, found, err = sqlstore.Verify(ctx, on(tx), v)
 		return err
 	})
@@ -219,6 +263,9 @@ func (s *Store) Cancel(ctx context.Context, v booking.Verification, ref booking.
 		matched bool
 	)
 	err = s.inTx(ctx, func(tx pgx.Tx) (err error) {
+		if err := lock(ctx, tx, sqlstore.LockKeys(v.Booker, v.Patient)); err != nil {
+			return err
+		}
 		b, matched, err = sqlstore.Cancel(ctx, on(tx), v, ref)
 		return err
 	})
@@ -254,22 +301,28 @@ func (s *Store) Complete(ctx context.Context, at time.Time) (_ int, err error) {
 }
 
 // Purge removes the personal data of bookings whose slot ended before
-// before, and the patient key from their audit records; an active one
-// among them becomes completed. It returns how many bookings it purged.
+// before, booker included, and the patient key and booker from their audit
+// records; an active one among them becomes completed. Audit records made
+// before before that name no booking go. It returns how many bookings it
+// purged.
 func (s *Store) Purge(ctx context.Context, before time.Time) (_ int, err error) {
 	defer wrap(&err, "purge")
 	var n int
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := sqlstore.PurgeUnlinked(ctx, on(tx), before); err != nil {
+			return err
+		}
 		return tx.QueryRow(ctx, `WITH purged AS (
 				UPDATE bookings b SET patient_key = NULL, birth_key = NULL, patient_masked = NULL, mobile_sealed = NULL,
+					booker_id = '',
 					status = CASE b.status WHEN 'active' THEN 'completed' ELSE b.status END
 				FROM slots s
 				WHERE s.id = b.slot_id AND s.end_at < $1
 					AND (b.patient_key IS NOT NULL OR b.birth_key IS NOT NULL
-						OR b.patient_masked IS NOT NULL OR b.mobile_sealed IS NOT NULL)
+						OR b.patient_masked IS NOT NULL OR b.mobile_sealed IS NOT NULL OR b.booker_id <> '')
 				RETURNING b.id
 			), unlinked AS (
-				UPDATE audit SET patient_key = NULL WHERE booking_id IN (SELECT id FROM purged)
+				UPDATE audit SET patient_key = NULL, booker_id = '' WHERE booking_id IN (SELECT id FROM purged)
 			)
 			SELECT count(*) FROM purged`, ts(before)).Scan(&n)
 	})

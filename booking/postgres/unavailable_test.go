@@ -69,7 +69,10 @@ func TestStoreUnavailable(t *testing.T) {
 		{"Slots", func(ctx context.Context) error { _, err := s.Slots(ctx, booking.SlotQuery{}); return err }, nil},
 		{"QuotaCounts", func(ctx context.Context) error { _, err := s.QuotaCounts(ctx, now, now.Add(72*time.Hour)); return err }, nil},
 		{"Book", func(ctx context.Context) error { _, err := s.Book(ctx, newBooking("AAAA-0001")); return err }, nil},
-		{"ActiveBooking", func(ctx context.Context) error { _, err := s.ActiveBooking(ctx, "nobody", "x", now); return err }, booking.ErrNotFound},
+		{"Screen", func(ctx context.Context) error {
+			return s.Screen(ctx, booking.Screening{Booker: booker, Patient: "nobody", At: now})
+		}, nil},
+		{"BookerUsage", func(ctx context.Context) error { _, _, err := s.BookerUsage(ctx, booker, now, now); return err }, nil},
 		{"Verify", func(ctx context.Context) error { _, err := s.Verify(ctx, v); return err }, booking.ErrNotFound},
 		{"Cancel", func(ctx context.Context) error { _, err := s.Cancel(ctx, v, "ZZZZ-9999"); return err }, booking.ErrNotFound},
 		{"FailedVerifications", func(ctx context.Context) error {

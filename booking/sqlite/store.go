@@ -142,7 +142,7 @@ func book(ctx context.Context, tx *sql.Tx, nb booking.NewBooking) (booking.Booki
 		return booking.Booking{}, err
 	}
 	if booked {
-		return booking.Booking{}, &booking.AlreadyBookedError{}
+		return booking.Booking{}, booking.ErrAlreadyBooked
 	}
 	var used bool
 	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM bookings WHERE reference = ?)`,
@@ -168,14 +168,45 @@ func book(ctx context.Context, tx *sql.Tx, nb booking.NewBooking) (booking.Booki
 	return b, nil
 }
 
-// ActiveBooking returns the patient's active booking whose slot has not
-// ended at at and whose birth key matches, or booking.ErrNotFound.
-func (s *Store) ActiveBooking(ctx context.Context, patient booking.PatientKey, birthKey string, at time.Time) (booking.Booking, error) {
-	b, err := sqlstore.ActiveBooking(ctx, s.reader, patient, birthKey, at)
-	if err != nil {
-		return booking.Booking{}, fmt.Errorf("sqlite: active booking: %w", err)
+// Screen is the booking flow's look-up of a patient, in the single
+// writer's transaction: nothing else counts or records meanwhile. A
+// cool-down keeps the look-up recorded, as in PostgreSQL, where the
+// look-up commits before the cool-down is read.
+func (s *Store) Screen(ctx context.Context, sc booking.Screening) error {
+	var (
+		booked  bool
+		cooling error
+	)
+	err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
+		if booked, err = sqlstore.Look(ctx, on(tx), sc); err != nil || !booked {
+			return err
+		}
+		booked, err = sqlstore.CheckBooked(ctx, on(tx), sc)
+		if errors.Is(err, booking.ErrTooManyAttempts) {
+			cooling, err = err, nil
+		}
+		return err
+	})
+	if err == nil {
+		err = cooling
 	}
-	return b, nil
+	if err != nil {
+		return fmt.Errorf("sqlite: screen: %w", translate(err))
+	}
+	if booked {
+		return fmt.Errorf("sqlite: screen: %w", booking.ErrAlreadyBooked)
+	}
+	return nil
+}
+
+// BookerUsage returns the booker's active bookings and their look-ups
+// since since.
+func (s *Store) BookerUsage(ctx context.Context, b booking.Booker, since, at time.Time) (int, map[booking.PatientKey]time.Time, error) {
+	active, lookups, err := sqlstore.BookerUsage(ctx, s.reader, b, since, at)
+	if err != nil {
+		return 0, nil, fmt.Errorf("sqlite: booker usage: %w", err)
+	}
+	return active, lookups, nil
 }
 
 // Verify finds the active, not yet ended booking that matches every part of
@@ -252,20 +283,25 @@ func (s *Store) Complete(ctx context.Context, at time.Time) (int, error) {
 }
 
 // Purge removes the personal data of bookings whose slot ended before
-// before, and the patient key from their audit records; an active one
-// among them becomes completed. It returns how many bookings it purged.
+// before, booker included, and the patient key and booker from their audit
+// records; an active one among them becomes completed. Audit records made
+// before before that name no booking go. It returns how many bookings it
+// purged.
 func (s *Store) Purge(ctx context.Context, before time.Time) (int, error) {
 	var n int
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		const old = `slot_id IN (SELECT id FROM slots WHERE end_at < ?)
 			AND (patient_key IS NOT NULL OR birth_key IS NOT NULL
-				OR patient_masked IS NOT NULL OR mobile_sealed IS NOT NULL)`
-		if _, err := tx.ExecContext(ctx, `UPDATE audit SET patient_key = NULL
+				OR patient_masked IS NOT NULL OR mobile_sealed IS NOT NULL OR booker_id <> '')`
+		if _, err := tx.ExecContext(ctx, `UPDATE audit SET patient_key = NULL, booker_id = ''
 			WHERE booking_id IN (SELECT id FROM bookings WHERE `+old+`)`, micro(before)); err != nil {
 			return err
 		}
+		if err := sqlstore.PurgeUnlinked(ctx, on(tx), before); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE bookings SET patient_key = NULL, birth_key = NULL,
-				patient_masked = NULL, mobile_sealed = NULL,
+				patient_masked = NULL, mobile_sealed = NULL, booker_id = '',
 				status = CASE status WHEN 'active' THEN 'completed' ELSE status END
 			WHERE `+old, micro(before))
 		if err != nil {

@@ -39,6 +39,9 @@ const (
 type app struct {
 	*core
 	router *bot.Router
+	// stopSweep stops the in-process session store's sweeper; nil with
+	// Redis, whose keys expire by themselves.
+	stopSweep func()
 }
 
 func redisOptions(url string) (*redis.Options, error) { return redisstore.ClientOptions(url) }
@@ -52,7 +55,7 @@ func (e *env) openApp(ctx context.Context, m *metrics.Metrics) (*app, error) {
 	}
 	a := &app{core: c}
 	if err := a.build(ctx, e); err != nil {
-		c.Close()
+		a.Close() // the sweeper, if it started, and the core
 		return nil, err
 	}
 	return a, nil
@@ -78,7 +81,9 @@ func (a *app) build(ctx context.Context, e *env) error {
 			Logger: e.log.With("component", "redisstore"),
 		})
 	} else {
-		coord = bot.NewMemoryCoordinator(dialog.NewMemoryStore(e.now, e.cfg.SessionTTL), e.now)
+		sessions := dialog.NewMemoryStore(e.now, e.cfg.SessionTTL)
+		a.sweep(sessions)
+		coord = bot.NewMemoryCoordinator(sessions, e.now)
 	}
 	engine, err := dialog.New(a.svc, dialog.Options{Logger: e.log.With("component", "dialog"), SessionIdle: e.cfg.SessionTTL})
 	if err != nil {
@@ -94,12 +99,34 @@ func (a *app) build(ctx context.Context, e *env) error {
 	return nil
 }
 
-// Close stops the router, waits for the updates it accepted, and closes
-// the stores.
+// sweep drops the in-process sessions that expire, every
+// dialog.SweepEvery until Close, even when no update comes: a session left
+// mid-flow holds a patient's details, and the terminal chat's one booker
+// may simply walk away.
+func (a *app) sweep(sessions *dialog.MemoryStore) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ticker := time.NewTicker(dialog.SweepEvery)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sessions.Run(ctx, ticker.C)
+	}()
+	a.stopSweep = func() {
+		cancel()
+		ticker.Stop()
+		<-done
+	}
+}
+
+// Close stops the router, waits for the updates it accepted, stops the
+// session sweeper and closes the stores.
 func (a *app) Close() error {
 	if a.router != nil {
 		a.router.Close()
 		a.router.Wait()
+	}
+	if a.stopSweep != nil {
+		a.stopSweep()
 	}
 	return a.core.Close()
 }

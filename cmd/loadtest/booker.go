@@ -93,7 +93,6 @@ var keySteps = map[string]step{
 	"accept.prompt":         stOffer,
 	"booked":                stBooked,
 	"done.again":            stDoneAgain,
-	"already.booked":        stAlready,
 	"already.booked.hidden": stAlready,
 	"verify.service.prompt": stVerifyService,
 	"enquiry.done":          stEnquired,

@@ -8,8 +8,10 @@
 // and may set, one per line, "hint: en" (the client's language hint),
 // "booker: telegram:1001", "clinics: wan-tsui,kennedy-town" (the clinics
 // that have slots; default all), "clinic-capacity: 4", "video-capacity: 6"
-// "days: 3" and "unlocated: wan-tsui" (clinics imported without address or
-// coordinates). Its file "chat" is the conversation:
+// "days: 3", "unlocated: wan-tsui" (clinics imported without address or
+// coordinates), "max-active: 1" and "max-patients: 2" (the limits on one
+// booker; default booking.DefaultRules'). Its file "chat" is the
+// conversation:
 //
 //	> text            the booker types text
 //	> [id]            the booker presses the option id of the latest message
@@ -235,6 +237,12 @@ func runFile(t *testing.T, file string, cfg Config) []string {
 		t.Fatalf("%s: %v", file, err)
 	}
 	env := NewEnv(t, cfg, h.sched)
+	if h.maxActive > 0 {
+		env.Service.Rules.MaxActivePerBooker = h.maxActive
+	}
+	if h.maxPatients > 0 {
+		env.Service.Rules.MaxPatientsPerHour = h.maxPatients
+	}
 	r := &runner{t: t, env: env, router: env.NewRouter(t), header: h, refs: make(map[string]string)}
 	got := r.run(string(chat.Data))
 	if *Update {
@@ -254,6 +262,8 @@ type header struct {
 	hint   string
 	booker booking.Booker
 	sched  Schedule
+	// maxActive and maxPatients replace the default limits on one booker.
+	maxActive, maxPatients int
 }
 
 func parseHeader(comment string) (header, error) {
@@ -288,6 +298,10 @@ func parseHeader(comment string) (header, error) {
 			h.sched.VideoCapacity, err = strconv.Atoi(v)
 		case "days":
 			h.sched.Days, err = strconv.Atoi(v)
+		case "max-active":
+			h.maxActive, err = strconv.Atoi(v)
+		case "max-patients":
+			h.maxPatients, err = strconv.Atoi(v)
 		}
 		if err != nil {
 			return h, fmt.Errorf("header %q: %w", line, err)

@@ -58,6 +58,11 @@ type Config struct {
 	SessionTTL        time.Duration `env:"CLINICBOT_SESSION_TTL" envDefault:"15m"`
 	UpdateTimeout     time.Duration `env:"CLINICBOT_UPDATE_TIMEOUT" envDefault:"30s"`
 	ShutdownTimeout   time.Duration `env:"CLINICBOT_SHUTDOWN_TIMEOUT" envDefault:"20s"`
+
+	// Limits on one booker (one chat): a caregiver of many clients on
+	// WhatsApp raises them.
+	MaxActivePerBooker int `env:"CLINICBOT_MAX_ACTIVE_PER_BOOKER" envDefault:"4"`
+	MaxPatientsPerHour int `env:"CLINICBOT_MAX_PATIENTS_PER_HOUR" envDefault:"6"`
 }
 
 // Error is every problem found in the configuration.
@@ -107,6 +112,10 @@ func describe(err error) string {
 	}
 	return err.Error()
 }
+
+// maxPerBooker bounds the limits on one booker: a caregiver of many clients
+// needs more than a family, but no chat needs more than this.
+const maxPerBooker = 10000
 
 var webhookSecretRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
 
@@ -188,6 +197,17 @@ func (c *Config) check() []string {
 	}
 	if c.ScheduleDays < 1 || c.ScheduleDays > 366 {
 		add("CLINICBOT_SCHEDULE_DAYS: want 1 to 366")
+	}
+	for _, n := range []struct {
+		name string
+		v    int
+	}{
+		{"CLINICBOT_MAX_ACTIVE_PER_BOOKER", c.MaxActivePerBooker},
+		{"CLINICBOT_MAX_PATIENTS_PER_HOUR", c.MaxPatientsPerHour},
+	} {
+		if n.v < 1 || n.v > maxPerBooker {
+			add("%s: want 1 to %d", n.name, maxPerBooker)
+		}
 	}
 	for _, d := range []struct {
 		name string
@@ -306,5 +326,7 @@ func (c Config) attrs() []slog.Attr {
 		slog.Duration("session_ttl", c.SessionTTL),
 		slog.Duration("update_timeout", c.UpdateTimeout),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.Int("max_active_per_booker", c.MaxActivePerBooker),
+		slog.Int("max_patients_per_hour", c.MaxPatientsPerHour),
 	}
 }

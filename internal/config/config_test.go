@@ -21,20 +21,22 @@ func TestLoadDefaults(t *testing.T) {
 		t.Fatalf("Load(nil) = %v", err)
 	}
 	want := Config{
-		DataDir:           ".",
-		SQLitePath:        filepath.Join(".", "clinicbot.db"),
-		HTTPAddr:          ":8080",
-		LogFormat:         "auto",
-		Lang:              "zh-HK",
-		Retention:         Period(90 * 24 * time.Hour),
-		BookingLead:       30 * time.Minute,
-		BookingWindowDays: 3,
-		ScheduleDays:      14,
-		SessionTTL:        15 * time.Minute,
-		UpdateTimeout:     30 * time.Second,
-		ShutdownTimeout:   20 * time.Second,
-		TelegramRate:      25,
-		TelegramChatRate:  1,
+		DataDir:            ".",
+		SQLitePath:         filepath.Join(".", "clinicbot.db"),
+		HTTPAddr:           ":8080",
+		LogFormat:          "auto",
+		Lang:               "zh-HK",
+		Retention:          Period(90 * 24 * time.Hour),
+		BookingLead:        30 * time.Minute,
+		BookingWindowDays:  3,
+		ScheduleDays:       14,
+		SessionTTL:         15 * time.Minute,
+		UpdateTimeout:      30 * time.Second,
+		ShutdownTimeout:    20 * time.Second,
+		TelegramRate:       25,
+		TelegramChatRate:   1,
+		MaxActivePerBooker: 4,
+		MaxPatientsPerHour: 6,
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("Load(nil) (-want +got):\n%s", diff)
@@ -105,6 +107,8 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 		"CLINICBOT_SESSION_TTL=-1s",
 		"TELEGRAM_RATE=1001",   // above paid broadcasts' 1,000
 		"TELEGRAM_CHAT_RATE=0", // must be positive
+		"CLINICBOT_MAX_ACTIVE_PER_BOOKER=0",
+		"CLINICBOT_MAX_PATIENTS_PER_HOUR=lots", // parse error (env)
 	})
 	var ce *Error
 	if !errors.As(err, &ce) {
@@ -115,6 +119,7 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 		"WHATSAPP_ENABLED", "TELEGRAM_WEBHOOK_URL: set TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET",
 		"TELEGRAM_API_ENDPOINT", "HTTP_ADDR", "LOG_LEVEL", "LOG_FORMAT", "CLINICBOT_LANG", "CLINICBOT_SESSION_TTL",
 		"TELEGRAM_RATE", "TELEGRAM_CHAT_RATE",
+		"CLINICBOT_MAX_ACTIVE_PER_BOOKER", "CLINICBOT_MAX_PATIENTS_PER_HOUR",
 	}
 	for _, v := range wantVars {
 		if !strings.Contains(err.Error(), v) {

@@ -143,6 +143,7 @@ func (s *store) observe(err error, verifying bool) {
 	case errors.Is(err, booking.ErrNotFound), errors.Is(err, booking.ErrSlotTaken), errors.Is(err, booking.ErrAlreadyBooked),
 		errors.Is(err, booking.ErrConflict), errors.Is(err, booking.ErrAppointmentStarted),
 		errors.Is(err, booking.ErrSlotUnavailable), errors.Is(err, booking.ErrQuotaFull),
+		errors.Is(err, booking.ErrTooManyAttempts), errors.Is(err, booking.ErrBookerLimit),
 		errors.As(err, &ve):
 		// Expected outcomes: the dialog tells the booker.
 	default:

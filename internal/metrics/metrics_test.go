@@ -68,6 +68,8 @@ func TestStoreAndRouterMetrics(t *testing.T) {
 	notFound := m.WrapStore(fakeStore{err: booking.ErrNotFound})
 	taken := m.WrapStore(fakeStore{err: booking.ErrSlotTaken})
 	broken := m.WrapStore(fakeStore{err: errors.New("disk on fire")})
+	// The store applies the cool-down itself: an expected outcome.
+	cooling := m.WrapStore(fakeStore{err: &booking.CooldownError{Until: time.Now()}})
 
 	ok.Book(ctx, booking.NewBooking{})
 	ok.Cancel(ctx, booking.Verification{}, "R")
@@ -77,6 +79,8 @@ func TestStoreAndRouterMetrics(t *testing.T) {
 	notFound.Book(ctx, booking.NewBooking{}) // no such slot: not a verification
 	taken.Book(ctx, booking.NewBooking{})
 	broken.Book(ctx, booking.NewBooking{})
+	cooling.Verify(ctx, booking.Verification{})
+	cooling.Cancel(ctx, booking.Verification{}, "R")
 
 	m.Observe("telegram", bot.OutcomeOK, 20*time.Millisecond)
 	m.Observe("telegram", bot.OutcomeDuplicate, time.Millisecond)

@@ -116,21 +116,6 @@ func BookingByKey(ctx context.Context, db DB, key string) (booking.Booking, erro
 	return b, nil
 }
 
-// ActiveBooking returns the patient's active booking whose slot has not
-// ended at at and whose birth key matches, or booking.ErrNotFound.
-func ActiveBooking(ctx context.Context, db DB, patient booking.PatientKey, birthKey string, at time.Time) (booking.Booking, error) {
-	b, err := scanBooking(db, db.QueryRow(ctx, bookingSelect+`
-		WHERE b.patient_key = $1 AND b.birth_key = $2 AND b.status = 'active' AND s.end_at > $3`,
-		patient, birthKey, db.Time(at)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return booking.Booking{}, booking.ErrNotFound
-	}
-	if err != nil {
-		return booking.Booking{}, err
-	}
-	return b, nil
-}
-
 // Bookings lists bookings for clinic staff, ordered by slot start.
 func Bookings(ctx context.Context, db DB, q booking.BookingQuery) ([]booking.Booking, error) {
 	var w where

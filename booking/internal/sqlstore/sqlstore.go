@@ -62,6 +62,12 @@ type Dialect struct {
 	ForUpdate string
 	// NoLimit is the LIMIT that sets no bound, for an OFFSET alone.
 	NoLimit string
+	// Relaxed is the FROM clause of a one-row SELECT that lets the
+	// statement around it commit without waiting for the disk: a record
+	// that may be lost in a crash (a look-up, counted by the limits per
+	// chat, one per booker who reaches consent) need not cost every
+	// booker a flush. Empty where a commit costs no flush of its own.
+	Relaxed string
 }
 
 // DB is what a step runs on: a pool or a transaction, and its dialect.

@@ -197,13 +197,18 @@ func candidate(ctx context.Context, db DB, v booking.Verification, query string,
 }
 
 // Verify finds the active, not yet ended booking that matches every part
-// of v and records v.Action (AuditEnquire if empty); otherwise it records
+// of v and records v.Action (AuditEnquire if empty), unless v.Limits'
+// cool-down refuses it first (the transaction db holds LockKeys); otherwise
+// it records
 // a failed verification and reports found false with a nil error, so that
 // the record is committed before the store returns booking.ErrNotFound.
 func Verify(ctx context.Context, db DB, v booking.Verification) (b booking.Booking, found bool, err error) {
 	action := v.Action
 	if action == "" {
 		action = booking.AuditEnquire
+	}
+	if err := cooldown(ctx, db, v.Limits, v.Booker, v.Patient, v.At); err != nil {
+		return booking.Booking{}, false, err
 	}
 	b, found, err = candidate(ctx, db, v, `SELECT b.id, b.patient_key, b.birth_key
 		FROM bookings b JOIN slots s ON s.id = b.slot_id
@@ -224,6 +229,9 @@ func Verify(ctx context.Context, db DB, v booking.Verification) (b booking.Booki
 // error, so that the record is committed before the store returns
 // booking.ErrNotFound.
 func Cancel(ctx context.Context, db DB, v booking.Verification, ref booking.Reference) (b booking.Booking, matched bool, err error) {
+	if err := cooldown(ctx, db, v.Limits, v.Booker, v.Patient, v.At); err != nil {
+		return booking.Booking{}, false, err
+	}
 	b, matched, err = candidate(ctx, db, v,
 		`SELECT id, patient_key, birth_key FROM bookings WHERE reference = $1`+db.ForUpdate, ref)
 	if err != nil {
