@@ -282,6 +282,7 @@ func Exercise(t *testing.T, open func(t *testing.T) booking.Store) {
 		{"Service", serviceCases},
 		{"Verification", verificationCases},
 		{"Concurrency", concurrencyCases},
+		{"Hold", holdCases},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -88,12 +88,13 @@ func (s *Store) Slots(ctx context.Context, q booking.SlotQuery) (_ []booking.Slo
 }
 
 // QuotaCounts sums capacity and places taken per service and clinic over
-// the slots that start in [from, to).
-func (s *Store) QuotaCounts(ctx context.Context, from, to time.Time) (_ []booking.QuotaCount, err error) {
+// the slots that start in [from, to), the holds live at at counting as
+// taken.
+func (s *Store) QuotaCounts(ctx context.Context, from, to, at time.Time) (_ []booking.QuotaCount, err error) {
 	defer wrap(&err, "quota counts")
 	ctx, cancel := bound(ctx)
 	defer cancel()
-	return sqlstore.QuotaCounts(ctx, s.pooled, from, to)
+	return sqlstore.QuotaCounts(ctx, s.pooled, from, to, at)
 }
 
 // Book claims one place of nb.SlotID and records the booking, atomically.
@@ -149,7 +150,7 @@ func book(ctx context.Context, tx pgx.Tx, nb booking.NewBooking) (booking.Bookin
 	// The claim: one conditional update. No place left (the slot exists:
 	// the booking's foreign key holds it) rolls the booking and its audit
 	// record back.
-	slot, err := sqlstore.Claim(ctx, db, nb.SlotID)
+	slot, err := sqlstore.Claim(ctx, db, nb.SlotID, nb.Booker, nb.CreatedAt)
 	if err != nil {
 		return booking.Booking{}, err
 	}
@@ -274,4 +275,35 @@ func (s *Store) Purge(ctx context.Context, before time.Time) (_ int, err error) 
 func (s *Store) Audit(ctx context.Context, since time.Time) (_ []booking.AuditRecord, err error) {
 	defer wrap(&err, "audit")
 	return sqlstore.Audit(ctx, s.pooled, since)
+}
+
+// Hold keeps one place of h.SlotID for h.Booker until h.Until, in place of
+// the booker's earlier hold, if a place is free at at.
+func (s *Store) Hold(ctx context.Context, h booking.Hold, at time.Time) (_ booking.Slot, err error) {
+	defer wrap(&err, "hold slot %d", h.SlotID)
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	var sl booking.Slot
+	err = s.inTx(ctx, func(tx pgx.Tx) (err error) {
+		sl, err = sqlstore.Hold(ctx, on(tx), h, at)
+		return err
+	})
+	if err != nil {
+		return booking.Slot{}, err
+	}
+	return sl, nil
+}
+
+// Release drops the booker's hold, if any.
+func (s *Store) Release(ctx context.Context, b booking.Booker) (err error) {
+	defer wrap(&err, "release hold")
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	return sqlstore.Release(ctx, s.pooled, b)
+}
+
+// DropHolds removes the holds that lapsed by at and returns how many.
+func (s *Store) DropHolds(ctx context.Context, at time.Time) (_ int, err error) {
+	defer wrap(&err, "drop holds")
+	return sqlstore.DropHolds(ctx, s.pooled, at)
 }

@@ -144,23 +144,6 @@ func Booked(nb booking.NewBooking) booking.Booking {
 	}
 }
 
-// Claim takes one place of slot id, a single conditional update, and
-// returns the slot as it is then; no place left is booking.ErrSlotTaken.
-// The caller knows the slot exists (StartBook found it).
-func Claim(ctx context.Context, db DB, id booking.SlotID) (booking.Slot, error) {
-	// SQLite's RETURNING takes no table names: the columns stand bare.
-	sl, err := scanSlot(db, db.QueryRow(ctx, `UPDATE slots SET taken = taken + 1
-		WHERE id = $1 AND taken < capacity
-		RETURNING id, service, coalesce(clinic_id, ''), start_at, end_at, capacity, taken`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return booking.Slot{}, booking.ErrSlotTaken
-	}
-	if err != nil {
-		return booking.Slot{}, err
-	}
-	return sl, nil
-}
-
 // RecordAudit records one line of the audit trail; id zero is none.
 func RecordAudit(ctx context.Context, db DB, at time.Time, action booking.AuditAction, booker booking.Booker, patient booking.PatientKey, id booking.BookingID) error {
 	var bookingID any

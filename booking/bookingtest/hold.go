@@ -1,0 +1,294 @@
+package bookingtest
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/clinicbot/clinicbot/booking"
+)
+
+// holdCases check holds: a place kept for a booker while they consider an
+// offer, counted as taken until it lapses, with no sweeper.
+var holdCases = []testCase{
+	{"HoldCountsAsTaken", testHoldCountsAsTaken},
+	{"HoldExpiresWithoutSweeper", testHoldExpires},
+	{"OneHoldPerBooker", testOneHoldPerBooker},
+	{"AcceptWithHoldCannotLoseThePlace", testAcceptWithHold},
+	{"AcceptAfterExpiry", testAcceptAfterExpiry},
+	{"DoubleAccept", testDoubleAccept},
+	{"HoldRacesForLastPlace", testHoldRaceLastPlace},
+	{"OfferSkipsHeldSlot", testOfferSkipsHeld},
+	{"DropHoldsTidiesOnlyLapsed", testDropHolds},
+}
+
+// hold holds slot for b through the Service at the clock's time.
+func (f *fixture) hold(b booking.Booker, slot booking.SlotID) (booking.Slot, time.Time, error) {
+	return f.svc.HoldSlot(f.ctx, b, slot)
+}
+
+// mustHold is hold that must succeed.
+func (f *fixture) mustHold(b booking.Booker, slot booking.SlotID) time.Time {
+	f.t.Helper()
+	_, until, err := f.hold(b, slot)
+	if err != nil {
+		f.t.Fatalf("HoldSlot(%d) = %v, want a hold", slot, err)
+	}
+	return until
+}
+
+// takenAt returns the places taken of the only clinic-service count of
+// clinic, as QuotaCounts says at at.
+func (f *fixture) takenAt(clinic booking.ClinicID, when time.Time) int {
+	f.t.Helper()
+	counts, err := f.store.QuotaCounts(f.ctx, at(0, 0, 0), at(3, 0, 0), when)
+	if err != nil {
+		f.t.Fatalf("QuotaCounts: %v", err)
+	}
+	for _, c := range counts {
+		if c.ClinicID == clinic {
+			return c.Taken
+		}
+	}
+	return 0
+}
+
+// open returns the IDs of the open slots of clinic at at.
+func (f *fixture) open(clinic booking.ClinicID, when time.Time) []booking.SlotID {
+	f.t.Helper()
+	slots, err := f.store.Slots(f.ctx, booking.SlotQuery{Service: booking.ServiceClinic, ClinicID: clinic, OpenOnly: true, At: when})
+	if err != nil {
+		f.t.Fatalf("Slots: %v", err)
+	}
+	var ids []booking.SlotID
+	for _, sl := range slots {
+		ids = append(ids, sl.ID)
+	}
+	return ids
+}
+
+func testHoldCountsAsTaken(t *testing.T, f *fixture) {
+	sl := f.slot(booking.ServiceClinic, wanChai, at(0, 10, 0), 2)
+	held, until, err := f.hold(booker(1), sl.ID)
+	if err != nil {
+		t.Fatalf("HoldSlot = %v", err)
+	}
+	if want := start.Add(f.svc.Rules.Hold); !until.Equal(want) {
+		t.Errorf("hold until %v, want %v", until, want)
+	}
+	if held.Held != 1 || held.Taken != 0 || held.Remaining() != 1 {
+		t.Errorf("held slot: taken %d, held %d, remaining %d; want 0, 1, 1", held.Taken, held.Held, held.Remaining())
+	}
+	now := f.clock.Now()
+	if got := f.takenAt(wanChai, now); got != 1 {
+		t.Errorf("QuotaCounts taken = %d with one hold, want 1", got)
+	}
+	f.mustHold(booker(2), sl.ID)
+	if got := f.takenAt(wanChai, now); got != 2 {
+		t.Errorf("QuotaCounts taken = %d with two holds, want 2", got)
+	}
+	if got := f.open(wanChai, now); len(got) != 0 {
+		t.Errorf("open slots = %v with every place held, want none", got)
+	}
+	if _, _, err := f.hold(booker(3), sl.ID); !errors.Is(err, booking.ErrSlotTaken) {
+		t.Errorf("HoldSlot(third booker) = %v, want ErrSlotTaken", err)
+	}
+	if _, err := f.book(patient(3), booker(3), sl.ID); !errors.Is(err, booking.ErrSlotTaken) {
+		t.Errorf("Book(booker without a hold) = %v, want ErrSlotTaken", err)
+	}
+	if err := f.svc.Release(f.ctx, booker(1)); err != nil {
+		t.Fatalf("Release: %v", err)
+	}
+	if got := f.takenAt(wanChai, now); got != 1 {
+		t.Errorf("QuotaCounts taken = %d after a release, want 1", got)
+	}
+	if f.reload(sl).Taken != 0 {
+		t.Errorf("a hold changed the places booked")
+	}
+}
+
+func testHoldExpires(t *testing.T, f *fixture) {
+	sl := f.slot(booking.ServiceClinic, wanChai, at(0, 10, 0), 1)
+	until := f.mustHold(booker(1), sl.ID)
+	if got := f.takenAt(wanChai, until.Add(-time.Microsecond)); got != 1 {
+		t.Errorf("taken just before the hold lapses = %d, want 1", got)
+	}
+	if got := f.takenAt(wanChai, until); got != 0 {
+		t.Errorf("taken when the hold lapses = %d, want 0", got)
+	}
+	if got := f.open(wanChai, until); len(got) != 1 {
+		t.Errorf("open slots when the hold lapses = %v, want the slot", got)
+	}
+	f.clock.Set(until)
+	// Nothing removed the lapsed hold: another booker takes the place.
+	f.mustHold(booker(2), sl.ID)
+	f.mustBook(patient(2), booker(2), sl.ID)
+	f.checkTaken("after the lapsed hold's place was booked")
+}
+
+func testOneHoldPerBooker(t *testing.T, f *fixture) {
+	a := f.slot(booking.ServiceClinic, wanChai, at(0, 10, 0), 1)
+	b := f.slot(booking.ServiceClinic, wanChai, at(0, 10, 15), 1)
+	f.mustHold(booker(1), a.ID)
+	f.mustHold(booker(1), b.ID) // a new offer gives the first place back
+	now := f.clock.Now()
+	if got := f.open(wanChai, now); len(got) != 1 || got[0] != a.ID {
+		t.Errorf("open slots = %v, want only slot %d, given back", got, a.ID)
+	}
+	if got := f.takenAt(wanChai, now); got != 1 {
+		t.Errorf("taken = %d, want 1: one hold per booker", got)
+	}
+	// Holding the same slot again renews the hold, not adds one.
+	f.mustHold(booker(1), b.ID)
+	if got := f.takenAt(wanChai, now); got != 1 {
+		t.Errorf("taken = %d after holding the same slot again, want 1", got)
+	}
+}
+
+func testAcceptWithHold(t *testing.T, f *fixture) {
+	sl := f.slot(booking.ServiceClinic, wanChai, at(0, 10, 0), 1)
+	until := f.mustHold(booker(1), sl.ID)
+	f.clock.Set(until.Add(-time.Second))
+	// Everyone else is refused while the hold lives.
+	for i := 2; i < 5; i++ {
+		if _, err := f.book(patient(i), booker(i), sl.ID); !errors.Is(err, booking.ErrSlotTaken) {
+			t.Errorf("Book(booker %d) = %v, want ErrSlotTaken", i, err)
+		}
+	}
+	b, err := f.svc.Book(f.ctx, booking.BookRequest{Patient: patient(1), Booker: booker(1), SlotID: sl.ID,
+		ConsentAt: start, HeldUntil: until})
+	if err != nil {
+		t.Fatalf("Book(holder) = %v, want a booking", err)
+	}
+	if b.Slot.Taken != 1 {
+		t.Errorf("booked slot taken = %d, want 1", b.Slot.Taken)
+	}
+	if got := f.takenAt(wanChai, f.clock.Now()); got != 1 {
+		t.Errorf("taken = %d after the hold became the booking, want 1 (no hold left)", got)
+	}
+	f.checkTaken("after accepting a held place")
+}
+
+func testAcceptAfterExpiry(t *testing.T, f *fixture) {
+	free := f.slot(booking.ServiceClinic, wanChai, at(0, 10, 0), 1)
+	gone := f.slot(booking.ServiceClinic, kwunTong, at(0, 10, 0), 1)
+	untilFree := f.mustHold(booker(1), free.ID)
+	untilGone := f.mustHold(booker(2), gone.ID)
+	f.clock.Set(untilGone.Add(time.Second))
+	f.mustBook(patient(3), booker(3), gone.ID) // the lapsed hold's place goes
+
+	// A lapsed hold whose place is still free: the accept books it.
+	if _, err := f.svc.Book(f.ctx, booking.BookRequest{Patient: patient(1), Booker: booker(1), SlotID: free.ID,
+		ConsentAt: start, HeldUntil: untilFree}); err != nil {
+		t.Errorf("Book(lapsed hold, place free) = %v, want a booking", err)
+	}
+	// A lapsed hold whose place went: the accept fails and says why.
+	_, err := f.svc.Book(f.ctx, booking.BookRequest{Patient: patient(2), Booker: booker(2), SlotID: gone.ID,
+		ConsentAt: start, HeldUntil: untilGone})
+	if !errors.Is(err, booking.ErrHoldExpired) || !errors.Is(err, booking.ErrSlotTaken) {
+		t.Errorf("Book(lapsed hold, place gone) = %v, want ErrHoldExpired and ErrSlotTaken", err)
+	}
+	f.checkTaken("after accepts after expiry")
+}
+
+func testDoubleAccept(t *testing.T, f *fixture) {
+	sl := f.slot(booking.ServiceClinic, wanChai, at(0, 10, 0), 2)
+	until := f.mustHold(booker(1), sl.ID)
+	req := booking.BookRequest{Patient: patient(1), Booker: booker(1), SlotID: sl.ID, ConsentAt: start,
+		HeldUntil: until, IdempotencyKey: "flow-1:slot"}
+	first, err := f.svc.Book(f.ctx, req)
+	if err != nil {
+		t.Fatalf("Book(first accept) = %v", err)
+	}
+	second, err := f.svc.Book(f.ctx, req)
+	if err != nil || second.ID != first.ID {
+		t.Errorf("Book(accept again) = %v, %v; want booking %d again", second.ID, err, first.ID)
+	}
+	// Accepting again without the key (another flow) is the patient's
+	// second booking, refused; the place is not taken twice.
+	req.IdempotencyKey = ""
+	if _, err := f.svc.Book(f.ctx, req); !errors.Is(err, booking.ErrAlreadyBooked) {
+		t.Errorf("Book(accept again, new flow) = %v, want ErrAlreadyBooked", err)
+	}
+	if got := f.reload(sl).Taken; got != 1 {
+		t.Errorf("taken = %d after a double accept, want 1", got)
+	}
+	if got := f.takenAt(wanChai, f.clock.Now()); got != 1 {
+		t.Errorf("QuotaCounts taken = %d, want 1", got)
+	}
+	f.checkTaken("after a double accept")
+}
+
+func testHoldRaceLastPlace(t *testing.T, f *fixture) {
+	const racers = 60
+	sl := f.slot(booking.ServiceClinic, kwunTong, at(0, 10, 0), 1)
+	// Half hold, half book at once: one of them gets the last place.
+	errs := make([]error, racers)
+	parallel(racers, func(i int) {
+		if i%2 == 0 {
+			_, _, errs[i] = f.hold(booker(i), sl.ID)
+			return
+		}
+		_, errs[i] = f.book(patient(i), booker(i), sl.ID)
+	})
+	won := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && won >= 0:
+			t.Errorf("racers %d and %d both got the last place", won, i)
+		case err == nil:
+			won = i
+		case !errors.Is(err, booking.ErrSlotTaken):
+			t.Errorf("racer %d = %v, want success or ErrSlotTaken", i, err)
+		}
+	}
+	if won < 0 {
+		t.Fatalf("no racer got the last place")
+	}
+	if got := f.takenAt(kwunTong, f.clock.Now()); got != 1 {
+		t.Errorf("taken = %d after the race, want 1", got)
+	}
+	if won%2 == 0 {
+		// The winner held it: its accept cannot fail.
+		f.mustBook(patient(won), booker(won), sl.ID)
+	}
+	if got := f.reload(sl).Taken; got != 1 {
+		t.Errorf("places booked = %d, want 1", got)
+	}
+	f.checkTaken("after a hold raced bookings for the last place")
+}
+
+func testOfferSkipsHeld(t *testing.T, f *fixture) {
+	first := f.slot(booking.ServiceClinic, wanChai, at(0, 10, 0), 1)
+	second := f.slot(booking.ServiceClinic, wanChai, at(0, 10, 15), 1)
+	got, until, err := f.svc.Offer(f.ctx, booker(1), booking.ServiceClinic, wanChai)
+	if err != nil || got.ID != first.ID || until.IsZero() {
+		t.Fatalf("Offer(first booker) = slot %d until %v, %v; want slot %d held", got.ID, until, err, first.ID)
+	}
+	got, _, err = f.svc.Offer(f.ctx, booker(2), booking.ServiceClinic, wanChai)
+	if err != nil || got.ID != second.ID {
+		t.Fatalf("Offer(second booker) = slot %d, %v; want slot %d: the first is held", got.ID, err, second.ID)
+	}
+	if _, _, err := f.svc.Offer(f.ctx, booker(3), booking.ServiceClinic, wanChai); !errors.Is(err, booking.ErrQuotaFull) {
+		t.Errorf("Offer(third booker) = %v, want ErrQuotaFull", err)
+	}
+	f.clock.Set(until)
+	got, _, err = f.svc.Offer(f.ctx, booker(3), booking.ServiceClinic, wanChai)
+	if err != nil || got.ID != first.ID {
+		t.Errorf("Offer(after the holds lapsed) = slot %d, %v; want slot %d", got.ID, err, first.ID)
+	}
+}
+
+func testDropHolds(t *testing.T, f *fixture) {
+	sl := f.slot(booking.ServiceClinic, wanChai, at(0, 10, 0), 3)
+	until := f.mustHold(booker(1), sl.ID)
+	f.clock.Set(until.Add(-time.Minute))
+	f.mustHold(booker(2), sl.ID)
+	n, err := f.store.DropHolds(f.ctx, until)
+	if err != nil || n != 1 {
+		t.Errorf("DropHolds = %d, %v; want 1 (the lapsed hold only)", n, err)
+	}
+	if got := f.takenAt(wanChai, until); got != 1 {
+		t.Errorf("taken = %d after tidying, want 1 (the live hold)", got)
+	}
+}
