@@ -6,8 +6,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/clinicbot/clinicbot/booking"
+	"github.com/clinicbot/clinicbot/locales"
 )
 
 // Events of the booking flow.
@@ -96,14 +98,15 @@ var bookFlow = flow{
 			note: "A8 診所診症名額狀況",
 		},
 		step{
-			name: "offer",
-			on:   offerEarliest,
-			fail: []failure{{err: booking.ErrQuotaFull, event: evFull, say: sayOwn}},
-			ask:  askSlot("offer.prompt"),
-			opts: fixed(choice{id: optAccept, key: "opt.accept"}, choice{id: optDecline, key: "opt.decline"}),
-			read: chosen(byID(map[string]string{optAccept: evAccept, optDecline: evDecline})),
-			next: map[string]string{evFull: "service", evAccept: "booking", evDecline: "search"},
-			note: "A9–A11 系統安排最早的診症時段",
+			name:  "offer",
+			on:    offerEarliest,
+			fail:  []failure{{err: booking.ErrQuotaFull, event: evFull, say: sayOwn}},
+			ask:   askSlot("offer.prompt"),
+			opts:  fixed(choice{id: optAccept, key: "opt.accept"}, choice{id: optDecline, key: "opt.decline"}),
+			read:  chosen(byID(map[string]string{optAccept: evAccept, optDecline: evDecline})),
+			next:  map[string]string{evFull: "service", evAccept: "booking", evDecline: "search"},
+			holds: true,
+			note:  "A9–A11 系統安排最早的診症時段, held for the booker",
 		},
 		step{
 			name: "search",
@@ -126,8 +129,14 @@ var bookFlow = flow{
 		},
 		step{
 			name: "accept",
-			ask:  askSlot("accept.prompt"),
-			opts: fixed(choice{id: optAccept, key: "opt.accept"}, choice{id: optOtherSlot, key: "opt.other_slot"}),
+			on:   holdPicked,
+			fail: []failure{
+				{err: booking.ErrSlotTaken, event: evTaken, say: "slot.gone"},
+				{err: booking.ErrSlotUnavailable, event: evTaken, say: "slot.gone"},
+			},
+			holds: true,
+			ask:   askSlot("accept.prompt"),
+			opts:  fixed(choice{id: optAccept, key: "opt.accept"}, choice{id: optOtherSlot, key: "opt.other_slot"}),
 			read: chosen(func(t *turn, c choice) string {
 				if c.id == optOtherSlot {
 					t.s.Answers.SlotID = 0
@@ -135,21 +144,23 @@ var bookFlow = flow{
 				}
 				return evAccept
 			}),
-			next: map[string]string{evOtherSlot: "slots", evAccept: "booking"},
-			note: "A14 接納預約",
+			next: map[string]string{evOtherSlot: "slots", evAccept: "booking", evTaken: "slots"},
+			note: "A14 接納預約, held for the booker",
 		},
 		step{
 			name: "booking",
 			on:   bookSlot,
 			fail: []failure{
+				{err: booking.ErrHoldExpired, event: evTaken, say: "hold.expired"},
 				{err: booking.ErrSlotTaken, event: evTaken, say: "slot.taken"},
 				{err: booking.ErrSlotUnavailable, event: evTaken, say: "slot.taken"},
 				{err: booking.ErrNotFound, event: evTaken, say: "slot.taken"},
 				{err: booking.ErrAlreadyBooked, event: evAlready},
 				{err: booking.ErrNotEligible, event: evRefused},
 			},
-			next: map[string]string{evBooked: "booked", evTaken: "offer", evAlready: "already_booked", evRefused: "video_refused"},
-			note: "books the slot",
+			next:  map[string]string{evBooked: "booked", evTaken: "offer", evAlready: "already_booked", evRefused: "video_refused"},
+			holds: true,
+			note:  "books the slot",
 		},
 		menuStep("booked", askBooked, "A15 預約成功"),
 	),
@@ -335,14 +346,27 @@ func clinicChoices(t *turn) ([]choice, error) {
 }
 
 // offerEarliest finds the earliest slot of the chosen service and clinic
-// (A9).
+// and holds a place of it for the booker (A9).
 func offerEarliest(t *turn) (string, error) {
 	a := &t.s.Answers
-	slot, err := t.e.svc.EarliestSlot(t.ctx, booking.ServiceKind(a.Service), booking.ClinicID(a.ClinicID))
+	slot, until, err := t.e.svc.Offer(t.ctx, t.booker, booking.ServiceKind(a.Service), booking.ClinicID(a.ClinicID))
 	if err != nil {
-		return "", fmt.Errorf("dialog: earliest slot: %w", err)
+		return "", fmt.Errorf("dialog: offer: %w", err)
 	}
-	a.SlotID = int64(slot.ID)
+	a.SlotID, a.HoldUntil = int64(slot.ID), until
+	return "", nil
+}
+
+// holdPicked holds a place of the slot picked from the list (A13), in
+// place of any other the booker held.
+func holdPicked(t *turn) (string, error) {
+	a := &t.s.Answers
+	_, until, err := t.e.svc.HoldSlot(t.ctx, t.booker, booking.SlotID(a.SlotID))
+	if err != nil {
+		a.SlotID, a.HoldUntil = 0, time.Time{}
+		return "", fmt.Errorf("dialog: hold slot: %w", err)
+	}
+	a.HoldUntil = until
 	return "", nil
 }
 
@@ -359,6 +383,12 @@ func askSlot(key string) func(*turn) (Reply, error) {
 			return Reply{}, err
 		}
 		r := t.reply(key, map[string]any{"place": place, "when": t.text("detail.when", map[string]any{"when": t.when(slot)})})
+		if until := t.s.Answers.HoldUntil; !until.IsZero() {
+			r.Text += "\n" + t.text("hold.note", map[string]any{
+				"hold":  locales.FormatIdle(t.s.Lang, t.e.svc.Rules.Hold),
+				"until": locales.FormatTime(t.s.Lang, t.local(until)),
+			})
+		}
 		if slot.Service == booking.ServiceVideo {
 			// The seed's notes on video (who may use it, who may be
 			// asked to come in person) are read before accepting.
@@ -431,7 +461,9 @@ func bookSlot(t *turn) (string, error) {
 		SlotID:         booking.SlotID(a.SlotID),
 		ConsentAt:      a.ConsentAt,
 		IdempotencyKey: a.FlowID + ":" + strconv.FormatInt(a.SlotID, 10),
+		HeldUntil:      a.HoldUntil,
 	})
+	a.HoldUntil = time.Time{} // the booking spent the hold, or it is gone
 	var already *booking.AlreadyBookedError
 	switch {
 	case errors.As(err, &already):

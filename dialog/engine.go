@@ -110,7 +110,11 @@ func (e *Engine) Step(ctx context.Context, booker booking.Booker, s *Session, in
 	before := *s
 	before.History = append([]Frame(nil), s.History...)
 	t := e.newTurn(ctx, booker, s, in)
-	if err := t.run(); err != nil {
+	err := t.run()
+	if err == nil {
+		t.leaveHold(before.State)
+	}
+	if err != nil {
 		*s = before
 		if ctx.Err() != nil {
 			return Result{}, fmt.Errorf("dialog: step: %w", err)
@@ -397,6 +401,22 @@ func (t *turn) advance(event string) error {
 	s.Failures = 0
 	s.Nonce = newNonce()
 	return t.prompt()
+}
+
+// leaveHold gives back the place held for the booker when the update took
+// them from a step that may hold one (see step.holds) to one that does
+// not, without booking it: a decline, /back, /exit, /start, a new flow. A
+// release that fails is logged: the hold lapses by itself.
+func (t *turn) leaveHold(from string) {
+	was, now := conversation.info(from), conversation.info(t.s.State)
+	if was == nil || !was.holds || (now != nil && now.holds) || t.made != nil {
+		return
+	}
+	t.s.Answers.HoldUntil = time.Time{}
+	if err := t.e.svc.Release(t.ctx, t.booker); err != nil {
+		t.e.log.LogAttrs(t.ctx, slog.LevelWarn, "hold not released; it lapses by itself",
+			slog.String("state", from), slog.Any("booker", t.booker), slog.Any("error", err))
+	}
 }
 
 // endFlow drops the flow's answers (the patient's personal data) and its

@@ -74,6 +74,9 @@ type Answers struct {
 	Region    string    `json:"rg,omitempty"`
 	ClinicID  string    `json:"cl,omitempty"`
 	SlotID    int64     `json:"sl,omitempty"`
+	// HoldUntil is when the place kept for the booker on SlotID lapses;
+	// zero while none is held.
+	HoldUntil time.Time `json:"hu,omitzero"`
 	Page      int       `json:"pg,omitempty"`
 	Reference string    `json:"rf,omitempty"`
 }

@@ -46,6 +46,10 @@ type step struct {
 	// ends marks a step that ends its flow: the answers (the patient's
 	// personal data) are dropped on reaching it.
 	ends bool
+	// holds marks a step at which the booker may hold a place (an offer,
+	// a slot to accept, the booking): an update that leaves such steps for
+	// one that is not, without booking, gives the place back.
+	holds bool
 	// note is a line for the diagram (the seed step it implements).
 	note string
 	// sub names the sub-flow the step was spliced from ("" for none).

@@ -93,6 +93,7 @@ func (e *env) openCore(ctx context.Context, m *metrics.Metrics) (*core, error) {
 	c.svc.Now = e.now
 	c.svc.Rules.Lead = e.cfg.BookingLead
 	c.svc.Rules.WindowDays = e.cfg.BookingWindowDays
+	c.svc.Rules.Hold = e.cfg.Hold
 	// Every screen shows clinics or the quota; reading them once a minute
 	// and once a second takes most reads of a conversation off the store.
 	// An imported clinic list shows within the minute.

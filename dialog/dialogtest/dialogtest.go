@@ -18,6 +18,7 @@
 //	! advance 16m     the clock moves on
 //	! restart         a fresh Engine and Router take over (same stores)
 //	! take            someone else takes every place of the slot on offer
+//	                  that is not held for a booker
 //	! again           the last update arrives again, with the same id
 //	! together 2      the next 2 updates arrive at once, before any answer
 //	< …               what the bot answered (rewritten by -update)
@@ -30,6 +31,7 @@ package dialogtest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -536,7 +538,8 @@ func (r *runner) directive(d string) {
 	}
 }
 
-// fill books every remaining place of a slot for other patients.
+// fill books every place of a slot that other patients can book: not
+// those held for a booker while their hold lives.
 func (r *runner) fill(id booking.SlotID) {
 	ctx := context.Background()
 	slot, err := r.env.Service.Store.Slot(ctx, id)
@@ -555,6 +558,9 @@ func (r *runner) fill(id booking.SlotID) {
 			SlotID:    id,
 			ConsentAt: r.env.Clock.Now(),
 		})
+		if errors.Is(err, booking.ErrSlotTaken) {
+			return // the rest is held
+		}
 		if err != nil {
 			r.t.Fatalf("Book(other patient) = %v", err)
 		}

@@ -31,6 +31,7 @@ func TestLoadDefaults(t *testing.T) {
 		BookingWindowDays: 3,
 		ScheduleDays:      14,
 		SessionTTL:        15 * time.Minute,
+		Hold:              3 * time.Minute,
 		UpdateTimeout:     30 * time.Second,
 		ShutdownTimeout:   20 * time.Second,
 	}
@@ -96,6 +97,7 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 		"LOG_FORMAT=xml",
 		"CLINICBOT_LANG=fr",
 		"CLINICBOT_SESSION_TTL=-1s",
+		"CLINICBOT_HOLD=5s",
 	})
 	var ce *Error
 	if !errors.As(err, &ce) {
@@ -105,6 +107,7 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 		"DATABASE_URL", "CLINICBOT_DATA_KEY", "REDIS_URL", "CLINICBOT_RETENTION", "CLINICBOT_BOOKING_WINDOW_DAYS",
 		"WHATSAPP_ENABLED", "TELEGRAM_WEBHOOK_URL: set TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET",
 		"TELEGRAM_API_ENDPOINT", "HTTP_ADDR", "LOG_LEVEL", "LOG_FORMAT", "CLINICBOT_LANG", "CLINICBOT_SESSION_TTL",
+		"CLINICBOT_HOLD",
 	}
 	for _, v := range wantVars {
 		if !strings.Contains(err.Error(), v) {
@@ -117,6 +120,32 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 	// Parse errors name the variable, not the Go field.
 	if strings.Contains(err.Error(), "BookingWindowDays") {
 		t.Errorf("error names a Go field: %v", err)
+	}
+}
+
+func TestLoadHoldWithinSession(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		env []string
+		ok  bool
+	}{
+		{[]string{"CLINICBOT_HOLD=90s"}, true},
+		{[]string{"CLINICBOT_HOLD=15m"}, true},
+		{[]string{"CLINICBOT_HOLD=16m"}, false},
+		{[]string{"CLINICBOT_HOLD=20m", "CLINICBOT_SESSION_TTL=30m"}, true},
+		{[]string{"CLINICBOT_HOLD=0s"}, false},
+		{[]string{"CLINICBOT_HOLD=soon"}, false},
+	} {
+		c, err := Load(tt.env)
+		if (err == nil) != tt.ok {
+			t.Errorf("Load(%v) = %v, want ok %v", tt.env, err, tt.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "CLINICBOT_HOLD") {
+			t.Errorf("Load(%v) = %v, want it to name CLINICBOT_HOLD", tt.env, err)
+		}
+		if tt.ok && tt.env[0] == "CLINICBOT_HOLD=90s" && c.Hold != 90*time.Second {
+			t.Errorf("Load(%v).Hold = %v, want 90s", tt.env, c.Hold)
+		}
 	}
 }
 
