@@ -26,6 +26,13 @@ const (
 	evBooked    = "booked"
 	evTaken     = "taken"
 	evFull      = "full"
+	// evGone: the offer found no place, and neither service has one left:
+	// the service step says so, once.
+	evGone = "gone"
+	// evClinicFull, evRegionFull: the chosen clinic has no place left; the
+	// region's other clinics have some, or none.
+	evClinicFull = "clinic_full"
+	evRegionFull = "region_full"
 )
 
 // bookFlow is A, book for others, step by step as spec/flows.md lists it.
@@ -50,7 +57,7 @@ var bookFlow = flow{
 			on:   checkNotBooked,
 			ask:  askService,
 			opts: serviceChoices,
-			read: chosen(chooseService),
+			read: towardOffer(chooseService),
 			next: map[string]string{evAlready: "already_booked", evClinic: "region", evVideo: "offer", evRefused: "video_refused"},
 			note: "A6 指定診所 · 視像診症服務",
 		},
@@ -77,34 +84,34 @@ var bookFlow = flow{
 		},
 		step{
 			name: "region",
-			ask:  ask("region.prompt"),
+			ask:  askRegion,
 			opts: regionChoices,
-			read: chosen(func(t *turn, c choice) string {
+			read: towardOffer(func(t *turn, c choice) string {
 				t.s.Answers.Region = prefixed(c.id, prefixRegion)
 				return evRegion
 			}),
-			next: map[string]string{evRegion: "clinic"},
+			next: map[string]string{evRegion: "clinic", evGone: "service"},
 			note: "A7 香港 · 九龍 · 新界及離島",
 		},
 		step{
 			name: "clinic",
 			ask:  askClinic,
 			opts: clinicChoices,
-			read: chosen(func(t *turn, c choice) string {
+			read: towardOffer(func(t *turn, c choice) string {
 				t.s.Answers.ClinicID = prefixed(c.id, prefixClinic)
 				return evClinic
 			}),
-			next: map[string]string{evClinic: "offer"},
+			next: map[string]string{evClinic: "offer", evGone: "service", evRegionFull: "region"},
 			note: "A8 診所診症名額狀況",
 		},
 		step{
-			name:  "offer",
-			on:    offerEarliest,
-			fail:  []failure{{err: booking.ErrQuotaFull, event: evFull, say: sayOwn}},
-			ask:   askSlot("offer.prompt"),
-			opts:  fixed(choice{id: optAccept, key: "opt.accept"}, choice{id: optDecline, key: "opt.decline"}),
-			read:  chosen(byID(map[string]string{optAccept: evAccept, optDecline: evDecline})),
-			next:  map[string]string{evFull: "service", evAccept: "booking", evDecline: "search"},
+			name: "offer",
+			on:   offerEarliest,
+			ask:  askSlot("offer.prompt"),
+			opts: fixed(choice{id: optAccept, key: "opt.accept"}, choice{id: optDecline, key: "opt.decline"}),
+			read: chosen(byID(map[string]string{optAccept: evAccept, optDecline: evDecline})),
+			next: map[string]string{evFull: "service", evGone: "service", evClinicFull: "clinic", evRegionFull: "region",
+				evAccept: "booking", evDecline: "search"},
 			holds: true,
 			note:  "A9–A11 系統安排最早的診症時段, held for the booker",
 		},
@@ -293,10 +300,62 @@ func carryPatient(t *turn, c choice) string {
 	return a.Flow
 }
 
-func regionChoices(*turn) ([]choice, error) {
+// askRegion lists the regions with their quota status, as the clinic step
+// lists clinics.
+func askRegion(t *turn) (Reply, error) {
+	clinics, err := t.e.svc.Clinics(t.ctx, "")
+	if err != nil {
+		return Reply{}, fmt.Errorf("dialog: clinics: %w", err)
+	}
+	q, err := t.quota()
+	if err != nil {
+		return Reply{}, err
+	}
+	sums := make(map[booking.Region]*booking.QuotaStatus)
+	for _, c := range clinics {
+		st := q.Clinics[c.ID]
+		if sums[c.Region] == nil {
+			sums[c.Region] = &booking.QuotaStatus{}
+		}
+		sums[c.Region].Remaining += st.Remaining
+		sums[c.Region].Capacity += st.Capacity
+	}
+	r := t.reply("region.prompt", nil)
+	for _, reg := range booking.Regions {
+		st := booking.QuotaStatus{Level: booking.QuotaFull}
+		if sum := sums[reg]; sum != nil && sum.Remaining > 0 {
+			st = *sum
+			st.Level = booking.QuotaAvailable
+			if float64(st.Remaining) < t.e.svc.Rules.LimitedBelow*float64(st.Capacity) {
+				st.Level = booking.QuotaLimited
+			}
+		}
+		r.Text += "\n" + t.text("clinic.line", map[string]any{"name": t.text("region."+string(reg), nil), "status": t.quotaWord(st)})
+	}
+	return r, nil
+}
+
+// regionChoices offers the regions with a clinic that has places left:
+// a region whose clinics are all full is shown but not offered, so no
+// booker is sent into it to be told so.
+func regionChoices(t *turn) ([]choice, error) {
+	clinics, err := t.e.svc.Clinics(t.ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("dialog: clinics: %w", err)
+	}
+	q, err := t.quota()
+	if err != nil {
+		return nil, err
+	}
+	open := make(map[booking.Region]bool)
+	for _, c := range clinics {
+		open[c.Region] = open[c.Region] || q.Clinics[c.ID].Bookable()
+	}
 	var cs []choice
 	for _, r := range booking.Regions {
-		cs = append(cs, choice{id: prefixRegion + string(r), key: "region." + string(r)})
+		name := "region." + string(r)
+		cs = append(cs, choice{id: prefixRegion + string(r), key: name,
+			full: !open[r], fullKey: "region.full", fullArgs: map[string]any{"region": t.text(name, nil)}})
 	}
 	return cs, nil
 }
@@ -350,11 +409,94 @@ func clinicChoices(t *turn) ([]choice, error) {
 func offerEarliest(t *turn) (string, error) {
 	a := &t.s.Answers
 	slot, until, err := t.e.svc.Offer(t.ctx, t.booker, booking.ServiceKind(a.Service), booking.ClinicID(a.ClinicID))
+	if errors.Is(err, booking.ErrQuotaFull) {
+		return t.offerFull()
+	}
 	if err != nil {
 		return "", fmt.Errorf("dialog: offer: %w", err)
 	}
 	a.SlotID, a.HoldUntil = int64(slot.ID), until
 	return "", nil
+}
+
+// offerFull answers an offer that found no place (the chosen clinic or
+// service filled up since its status was read, a second at most) as a
+// button pressed after its choice filled up is answered: by the quota
+// statuses, fresh, in place of the question answered. With no place left
+// in either service the service step says so, once; otherwise the
+// region's clinics, the regions, or the services show what filled up.
+func (t *turn) offerFull() (string, error) {
+	t.quotaSeen = nil // the offer dropped a status that still showed room
+	q, err := t.quota()
+	if err != nil {
+		return "", err
+	}
+	if !q.Clinic.Bookable() && !q.Video.Bookable() {
+		return evGone, nil
+	}
+	t.replace = true
+	if t.s.Answers.Service == string(booking.ServiceVideo) {
+		return evFull, nil
+	}
+	if open, err := t.regionOpen(q); err != nil || !open {
+		return evRegionFull, err
+	}
+	return evClinicFull, nil
+}
+
+// regionOpen reports whether a clinic of the chosen region has a place.
+func (t *turn) regionOpen(q booking.Quota) (bool, error) {
+	clinics, err := t.e.svc.Clinics(t.ctx, booking.Region(t.s.Answers.Region))
+	if err != nil {
+		return false, fmt.Errorf("dialog: clinics: %w", err)
+	}
+	for _, c := range clinics {
+		if q.Clinics[c.ID].Bookable() {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// towardOffer is chosen for the steps that lead to an offer (service,
+// region, clinic). A choice that filled up since it was shown is answered
+// by the quota statuses, fresh, not by a notice on top of them: with no
+// place left in either service, by the service step, which says so; a
+// clinic whose region filled up with it, by the regions; a button, by the
+// same question again; typed text that names it, by its refusal.
+func towardOffer(then func(t *turn, c choice) string) func(*turn) (string, error) {
+	return func(t *turn) (string, error) {
+		c, err := t.choose()
+		var bad *invalidInput
+		if !errors.As(err, &bad) || bad.key == "input.unknown" {
+			if err != nil {
+				return "", err
+			}
+			return then(t, c), nil
+		}
+		q, err := t.quota()
+		if err != nil {
+			return "", err
+		}
+		name := conversation.info(t.s.State).name
+		switch {
+		case !q.Clinic.Bookable() && !q.Video.Bookable() && name != "service":
+			return evGone, nil
+		case name == "clinic":
+			if open, err := t.regionOpen(q); err != nil || !open {
+				return evRegionFull, err // the regions' statuses say which filled up
+			}
+		}
+		if t.in.Kind != InputOption {
+			return "", bad // typed: the booker asked for it by name
+		}
+		// A button pressed after its choice filled up: the question
+		// again, in place of the one answered, its fresh statuses (for
+		// reference, as the seed's) saying what filled up.
+		t.s.Nonce = newNonce()
+		t.replace = true
+		return "", nil
+	}
 }
 
 // holdPicked holds a place of the slot picked from the list (A13), in

@@ -143,6 +143,15 @@ func testOneHoldPerBooker(t *testing.T, f *fixture) {
 	if got := f.takenAt(wanChai, now); got != 1 {
 		t.Errorf("taken = %d after holding the same slot again, want 1", got)
 	}
+	// A hold that finds no place still gives the earlier one back: a
+	// booker offered nothing holds nothing.
+	f.mustHold(booker(2), a.ID)
+	if _, _, err := f.hold(booker(1), a.ID); !errors.Is(err, booking.ErrSlotTaken) {
+		t.Fatalf("HoldSlot(full slot) = %v, want ErrSlotTaken", err)
+	}
+	if got := f.takenAt(wanChai, now); got != 1 {
+		t.Errorf("taken = %d after a hold found no place, want 1 (the other booker's)", got)
+	}
 }
 
 func testAcceptWithHold(t *testing.T, f *fixture) {

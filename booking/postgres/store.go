@@ -283,13 +283,19 @@ func (s *Store) Hold(ctx context.Context, h booking.Hold, at time.Time) (_ booki
 	defer wrap(&err, "hold slot %d", h.SlotID)
 	ctx, cancel := bound(ctx)
 	defer cancel()
-	var sl booking.Slot
+	var (
+		sl   booking.Slot
+		held bool
+	)
 	err = s.inTx(ctx, func(tx pgx.Tx) (err error) {
-		sl, err = sqlstore.Hold(ctx, on(tx), h, at)
+		sl, held, err = sqlstore.Hold(ctx, on(tx), h, at)
 		return err
 	})
 	if err != nil {
 		return booking.Slot{}, err
+	}
+	if !held {
+		return booking.Slot{}, booking.ErrSlotTaken
 	}
 	return sl, nil
 }

@@ -291,13 +291,19 @@ func (s *Store) Audit(ctx context.Context, since time.Time) ([]booking.AuditReco
 // Hold keeps one place of h.SlotID for h.Booker until h.Until, in place of
 // the booker's earlier hold, if a place is free at at.
 func (s *Store) Hold(ctx context.Context, h booking.Hold, at time.Time) (booking.Slot, error) {
-	var sl booking.Slot
+	var (
+		sl   booking.Slot
+		held bool
+	)
 	err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
-		sl, err = sqlstore.Hold(ctx, on(tx), h, at)
+		sl, held, err = sqlstore.Hold(ctx, on(tx), h, at)
 		return err
 	})
 	if err != nil {
 		return booking.Slot{}, fmt.Errorf("sqlite: hold slot %d: %w", h.SlotID, translate(err))
+	}
+	if !held {
+		return booking.Slot{}, fmt.Errorf("sqlite: hold slot %d: %w", h.SlotID, booking.ErrSlotTaken)
 	}
 	return sl, nil
 }

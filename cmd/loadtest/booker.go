@@ -104,11 +104,25 @@ var keySteps = map[string]step{
 	"err.unavailable":       stTryAgain,
 }
 
-// quotaKeys are the replies that say places ran out somewhere.
+// quotaKeys are the replies that say places ran out somewhere: said as a
+// reply of their own, or as a line added to a prompt (clinic.region_full).
 var quotaKeys = map[string]bool{
 	"service.none": true, "service.full": true, "clinic.full": true, "clinic.region_full": true,
-	"err.quota_full": true, "slot.taken": true, "err.slot_taken": true,
+	"err.quota_full": true, "slot.taken": true, "err.slot_taken": true, "hold.expired": true, "slot.gone": true,
+	"region.full": true,
 }
+
+// quotaLines are the signatures of quotaKeys, to find those said as a line
+// of another reply.
+var quotaLines = func() []signature {
+	var out []signature
+	for _, s := range signatures() {
+		if quotaKeys[s.key] {
+			out = append(out, s)
+		}
+	}
+	return out
+}()
 
 // refusalKeys are replies to an answer the engine did not understand; a
 // simulated booker that gets one has misread its screen.
@@ -134,6 +148,11 @@ func screenOf(res dialog.Result) screen {
 	}
 	for i, r := range res.Replies {
 		sc.keys = append(sc.keys, r.Key)
+		for _, q := range quotaLines {
+			if q.key != r.Key && strings.Contains(r.Text, q.text) {
+				sc.keys = append(sc.keys, q.key)
+			}
+		}
 		if st, ok := keySteps[r.Key]; ok {
 			sc.step = st
 		}
@@ -213,6 +232,9 @@ type result struct {
 	errors   int // apologies and unanswered sends
 	unknown  int // screens not understood
 	quota    int // replies that said places ran out somewhere
+	// quotaBy counts them by locale key, and by whether the booker
+	// got a place in the end (a "+" after the key).
+	quotaBy  map[string]int
 	lastStep step
 }
 
@@ -284,6 +306,10 @@ func (b *bookerRun) run(ctx context.Context) result {
 		for _, k := range sc.keys {
 			if quotaKeys[k] {
 				res.quota++
+				if res.quotaBy == nil {
+					res.quotaBy = make(map[string]int)
+				}
+				res.quotaBy[k]++
 			}
 			if refusalKeys[k] {
 				res.unknown++ // the booker's answer was not understood

@@ -258,7 +258,7 @@ func signatures() []signature {
 	cat := locales.MustLoad()
 	var out []signature
 	for _, key := range []string{"service.none", "service.full", "clinic.full", "clinic.region_full", "err.quota_full",
-		"slot.taken", "err.internal", "err.unavailable", "doc.hkid.prompt", "dob.prompt", "dob.confirm", "booked",
+		"slot.taken", "hold.expired", "slot.gone", "region.full", "err.internal", "err.unavailable", "doc.hkid.prompt", "dob.prompt", "dob.confirm", "booked",
 		"done.again", "enquiry.done", "cancel.done", "cancel.confirm", "verify.service.prompt", "already.booked.hidden",
 		"already.booked", "menu.prompt", "service.prompt", "mobile.prompt", "consent.prompt", "region.prompt"} {
 		raw, ok := cat.Raw(locales.Default, key)

@@ -19,6 +19,8 @@
 //	! restart         a fresh Engine and Router take over (same stores)
 //	! take            someone else takes every place of the slot on offer
 //	                  that is not held for a booker
+//	! fill [clinic]   someone else takes every place left in every slot (of
+//	                  the clinic)
 //	! again           the last update arrives again, with the same id
 //	! together 2      the next 2 updates arrive at once, before any answer
 //	< …               what the bot answered (rewritten by -update)
@@ -524,6 +526,18 @@ func (r *runner) directive(d string) {
 			t.Fatalf("! %s: want a count of at least 2", d)
 		}
 		r.together = n
+	case fields[0] == "fill" && len(fields) <= 2:
+		q := booking.SlotQuery{OpenOnly: true, At: r.env.Clock.Now()}
+		if len(fields) == 2 {
+			q.Service, q.ClinicID = booking.ServiceClinic, booking.ClinicID(fields[1])
+		}
+		slots, err := r.env.Service.Store.Slots(ctx, q)
+		if err != nil {
+			t.Fatalf("Slots() = %v", err)
+		}
+		for _, sl := range slots {
+			r.fill(sl.ID)
+		}
 	case d == "take":
 		s, err := r.env.Sessions.Load(ctx, dialog.SessionKey(r.header.booker))
 		if err != nil {

@@ -38,8 +38,8 @@ func LockSlot(ctx context.Context, db DB, id booking.SlotID) (booking.Slot, erro
 	return sl, err
 }
 
-// held counts the holds of slot id live at at, but for booker's.
-func held(ctx context.Context, db DB, id booking.SlotID, at time.Time, booker booking.Booker) (int, error) {
+// heldBy counts the holds of slot id live at at, but for booker's.
+func heldBy(ctx context.Context, db DB, id booking.SlotID, at time.Time, booker booking.Booker) (int, error) {
 	var n int
 	err := db.QueryRow(ctx, `SELECT CAST(count(*) AS integer) FROM holds
 		WHERE slot_id = $1 AND until_at > $2 AND NOT (booker_channel = $3 AND booker_id = $4)`,
@@ -49,28 +49,31 @@ func held(ctx context.Context, db DB, id booking.SlotID, at time.Time, booker bo
 
 // Hold keeps one place of h.SlotID for h.Booker until h.Until in place of
 // the booker's earlier hold, if the place is free at at; see
-// booking.Store.Hold.
-func Hold(ctx context.Context, db DB, h booking.Hold, at time.Time) (booking.Slot, error) {
+// booking.Store.Hold. It reports held false, with a nil error, when no
+// place is free: the store commits the release of the earlier hold all
+// the same and then returns booking.ErrSlotTaken, so that a booker
+// offered nothing holds nothing.
+func Hold(ctx context.Context, db DB, h booking.Hold, at time.Time) (_ booking.Slot, held bool, err error) {
 	if err := Release(ctx, db, h.Booker); err != nil {
-		return booking.Slot{}, err
+		return booking.Slot{}, false, err
 	}
 	sl, err := LockSlot(ctx, db, h.SlotID)
 	if err != nil {
-		return booking.Slot{}, err
+		return booking.Slot{}, false, err
 	}
-	if sl.Held, err = held(ctx, db, sl.ID, at, h.Booker); err != nil {
-		return booking.Slot{}, err
+	if sl.Held, err = heldBy(ctx, db, sl.ID, at, h.Booker); err != nil {
+		return booking.Slot{}, false, err
 	}
 	if sl.Taken+sl.Held >= sl.Capacity {
-		return booking.Slot{}, booking.ErrSlotTaken
+		return booking.Slot{}, false, nil
 	}
 	if _, err := db.Exec(ctx, `INSERT INTO holds (booker_channel, booker_id, slot_id, until_at, created_at)
 		VALUES ($1, $2, $3, $4, $5)`,
 		h.Booker.Channel, h.Booker.ID, h.SlotID, db.Time(h.Until), db.Time(at)); err != nil {
-		return booking.Slot{}, err
+		return booking.Slot{}, false, err
 	}
 	sl.Held++
-	return sl, nil
+	return sl, true, nil
 }
 
 // Release drops the booker's hold, if any.
@@ -104,7 +107,7 @@ func Claim(ctx context.Context, db DB, id booking.SlotID, booker booking.Booker,
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return booking.Slot{}, err
 	}
-	others, err := held(ctx, db, id, at, booker)
+	others, err := heldBy(ctx, db, id, at, booker)
 	if err != nil {
 		return booking.Slot{}, err
 	}
