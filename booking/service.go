@@ -276,6 +276,11 @@ func (s *Service) Offer(ctx context.Context, b Booker, service ServiceKind, clin
 		sl, err := s.EarliestSlot(ctx, service, clinic)
 		return sl, time.Time{}, err
 	}
+	// The booker's own hold (an offer they left without a word, an update
+	// that failed after holding) would hide its place from this search.
+	if err := s.Store.Release(ctx, b); err != nil {
+		return Slot{}, time.Time{}, fmt.Errorf("booking: offer: %w", err)
+	}
 	// Most bookers meet the same earliest slots: a few at a time are tried,
 	// and the search is made again while the crowd fills them.
 	q.Limit = 4

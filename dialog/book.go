@@ -95,6 +95,7 @@ var bookFlow = flow{
 		},
 		step{
 			name: "clinic",
+			on:   checkRegionOpen,
 			ask:  askClinic,
 			opts: clinicChoices,
 			read: towardOffer(func(t *turn, c choice) string {
@@ -102,6 +103,9 @@ var bookFlow = flow{
 				return evClinic
 			}),
 			next: map[string]string{evClinic: "offer", evGone: "service", evRegionFull: "region"},
+			// A region that filled up since its status was read (a second
+			// at most) sends the booker back to the regions, whose statuses
+			// say so: evRegionFull from on.
 			note: "A8 診所診症名額狀況",
 		},
 		step{
@@ -442,6 +446,24 @@ func (t *turn) offerFull() (string, error) {
 		return evRegionFull, err
 	}
 	return evClinicFull, nil
+}
+
+// checkRegionOpen leads back from a region that has no place left by the
+// time its clinics are listed: to the regions, or, with no place left in
+// either service, to the service step, which says so.
+func checkRegionOpen(t *turn) (string, error) {
+	q, err := t.quota()
+	if err != nil {
+		return "", err
+	}
+	if open, err := t.regionOpen(q); err != nil || open {
+		return "", err
+	}
+	t.replace = true
+	if !q.Clinic.Bookable() && !q.Video.Bookable() {
+		return evGone, nil
+	}
+	return evRegionFull, nil
 }
 
 // regionOpen reports whether a clinic of the chosen region has a place.

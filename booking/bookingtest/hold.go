@@ -274,6 +274,11 @@ func testOfferSkipsHeld(t *testing.T, f *fixture) {
 	if err != nil || got.ID != first.ID || until.IsZero() {
 		t.Fatalf("Offer(first booker) = slot %d until %v, %v; want slot %d held", got.ID, until, err, first.ID)
 	}
+	// The booker's own hold does not hide its place from their next offer.
+	got, _, err = f.svc.Offer(f.ctx, booker(1), booking.ServiceClinic, wanChai)
+	if err != nil || got.ID != first.ID {
+		t.Fatalf("Offer(first booker again) = slot %d, %v; want slot %d, theirs", got.ID, err, first.ID)
+	}
 	got, _, err = f.svc.Offer(f.ctx, booker(2), booking.ServiceClinic, wanChai)
 	if err != nil || got.ID != second.ID {
 		t.Fatalf("Offer(second booker) = slot %d, %v; want slot %d: the first is held", got.ID, err, second.ID)
