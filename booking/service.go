@@ -347,6 +347,56 @@ func (s *Service) Release(ctx context.Context, b Booker) error {
 	return nil
 }
 
+// DayPlaces is a day of the booking window and the places left on it.
+type DayPlaces struct {
+	Day    Date // in the clinics' time zone
+	Places int
+}
+
+// OpenDays returns the days of the window on which service at clinic has
+// a place left, in order, each with how many (places held for bookers
+// considering an offer not counted).
+func (s *Service) OpenDays(ctx context.Context, service ServiceKind, clinic ClinicID) ([]DayPlaces, error) {
+	q, err := s.slotQuery(service, clinic)
+	if err != nil {
+		return nil, err
+	}
+	slots, err := s.Store.Slots(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("booking: open days: %w", err)
+	}
+	var days []DayPlaces
+	for _, sl := range slots {
+		d := DateOf(sl.Start, s.Rules.Location)
+		if n := len(days); n == 0 || days[n-1].Day != d {
+			days = append(days, DayPlaces{Day: d})
+		}
+		days[len(days)-1].Places += sl.Remaining()
+	}
+	return days, nil
+}
+
+// DaySlots returns the slots of service at clinic with a place left that
+// start on day (in the clinics' time zone) within the window, in order.
+func (s *Service) DaySlots(ctx context.Context, service ServiceKind, clinic ClinicID, day Date) ([]Slot, error) {
+	q, err := s.slotQuery(service, clinic)
+	if err != nil {
+		return nil, err
+	}
+	begin := time.Date(day.Year, day.Month, day.Day, 0, 0, 0, 0, s.Rules.Location)
+	if from := begin.UTC(); from.After(q.From) {
+		q.From = from
+	}
+	if to := begin.AddDate(0, 0, 1).UTC(); to.Before(q.To) {
+		q.To = to
+	}
+	slots, err := s.Store.Slots(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("booking: day slots: %w", err)
+	}
+	return slots, nil
+}
+
 // OpenSlots returns page (from 0) of the slots with a place left in the
 // window, perPage at most, in start order, and whether more pages follow.
 func (s *Service) OpenSlots(ctx context.Context, service ServiceKind, clinic ClinicID, page, perPage int) (slots []Slot, more bool, err error) {

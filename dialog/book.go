@@ -40,7 +40,7 @@ var bookFlow = flow{
 	name:   flowBook,
 	prefix: "a_",
 	title:  "A. Book for others 為他人預約",
-	steps: append(identify("tip.book", "1970/1/1", "mobile"),
+	steps: slices.Concat(identify("tip.book", "1970/1/1", "mobile"), []step{
 		step{
 			name: "mobile",
 			// No "share my phone number" button: it sends the booker's own
@@ -113,7 +113,13 @@ var bookFlow = flow{
 			on:   offerEarliest,
 			ask:  askSlot("offer.prompt"),
 			opts: fixed(choice{id: optAccept, key: "opt.accept"}, choice{id: optDecline, key: "opt.decline"}),
-			read: chosen(byID(map[string]string{optAccept: evAccept, optDecline: evDecline})),
+			read: chosen(func(t *turn, c choice) string {
+				if c.id == optDecline {
+					t.s.Answers.Declined = t.s.Answers.SlotID
+					return evDecline
+				}
+				return evAccept
+			}),
 			next: map[string]string{evFull: "service", evGone: "service", evClinicFull: "clinic", evRegionFull: "region",
 				evAccept: "booking", evDecline: "search"},
 			holds: true,
@@ -123,57 +129,50 @@ var bookFlow = flow{
 			name: "search",
 			ask:  ask("search.prompt"),
 			opts: fixed(choiceOK),
-			read: chosen(func(t *turn, _ choice) string {
-				t.s.Answers.Page = 0
-				return evConfirm
-			}),
-			next: map[string]string{evConfirm: "slots"},
+			read: always(evConfirm),
+			next: map[string]string{evConfirm: "days"},
 			note: "A12 搜尋另一時段",
 		},
-		step{
-			name: "slots",
-			ask:  askSlots,
-			opts: slotChoices,
-			read: readSlot,
-			next: map[string]string{evPick: "accept"},
-			note: "A13 選擇時段",
-		},
-		step{
-			name: "accept",
-			on:   holdPicked,
-			fail: []failure{
-				{err: booking.ErrSlotTaken, event: evTaken, say: "slot.gone"},
-				{err: booking.ErrSlotUnavailable, event: evTaken, say: "slot.gone"},
+	},
+		pickSteps("accept"),
+		[]step{
+			step{
+				name: "accept",
+				on:   holdPicked,
+				fail: []failure{
+					{err: booking.ErrSlotTaken, event: evTaken, say: "slot.gone"},
+					{err: booking.ErrSlotUnavailable, event: evTaken, say: "slot.gone"},
+				},
+				holds: true,
+				ask:   askSlot("accept.prompt"),
+				opts:  fixed(choice{id: optAccept, key: "opt.accept"}, choice{id: optOtherSlot, key: "opt.other_slot"}),
+				read: chosen(func(t *turn, c choice) string {
+					if c.id == optOtherSlot {
+						t.s.Answers.SlotID = 0
+						return evOtherSlot
+					}
+					return evAccept
+				}),
+				next: map[string]string{evOtherSlot: "days", evAccept: "booking", evTaken: "times"},
+				note: "A14 接納預約, held for the booker",
 			},
-			holds: true,
-			ask:   askSlot("accept.prompt"),
-			opts:  fixed(choice{id: optAccept, key: "opt.accept"}, choice{id: optOtherSlot, key: "opt.other_slot"}),
-			read: chosen(func(t *turn, c choice) string {
-				if c.id == optOtherSlot {
-					t.s.Answers.SlotID = 0
-					return evOtherSlot
-				}
-				return evAccept
-			}),
-			next: map[string]string{evOtherSlot: "slots", evAccept: "booking", evTaken: "slots"},
-			note: "A14 接納預約, held for the booker",
-		},
-		step{
-			name: "booking",
-			on:   bookSlot,
-			fail: []failure{
-				{err: booking.ErrHoldExpired, event: evTaken, say: "hold.expired"},
-				{err: booking.ErrSlotTaken, event: evTaken, say: "slot.taken"},
-				{err: booking.ErrSlotUnavailable, event: evTaken, say: "slot.taken"},
-				{err: booking.ErrNotFound, event: evTaken, say: "slot.taken"},
-				{err: booking.ErrAlreadyBooked, event: evAlready},
-				{err: booking.ErrNotEligible, event: evRefused},
+			step{
+				name: "booking",
+				on:   bookSlot,
+				fail: []failure{
+					{err: booking.ErrHoldExpired, event: evTaken, say: "hold.expired"},
+					{err: booking.ErrSlotTaken, event: evTaken, say: "slot.taken"},
+					{err: booking.ErrSlotUnavailable, event: evTaken, say: "slot.taken"},
+					{err: booking.ErrNotFound, event: evTaken, say: "slot.taken"},
+					{err: booking.ErrAlreadyBooked, event: evAlready},
+					{err: booking.ErrNotEligible, event: evRefused},
+				},
+				next:  map[string]string{evBooked: "booked", evTaken: "offer", evAlready: "already_booked", evRefused: "video_refused"},
+				holds: true,
+				note:  "books the slot",
 			},
-			next:  map[string]string{evBooked: "booked", evTaken: "offer", evAlready: "already_booked", evRefused: "video_refused"},
-			holds: true,
-			note:  "books the slot",
+			menuStep("booked", askBooked, "A15 預約成功"),
 		},
-		menuStep("booked", askBooked, "A15 預約成功"),
 	),
 }
 
@@ -560,59 +559,6 @@ func askSlot(key string) func(*turn) (Reply, error) {
 		}
 		return r, nil
 	}
-}
-
-func askSlots(t *turn) (Reply, error) {
-	r := t.reply("slots.prompt", map[string]any{"page": t.s.Answers.Page + 1})
-	choices, err := t.choices()
-	if err != nil {
-		return Reply{}, err
-	}
-	if !slices.ContainsFunc(choices, func(c choice) bool { return strings.HasPrefix(c.id, prefixSlot) }) {
-		r.Text += "\n" + t.text("slots.none", nil)
-	}
-	return r, nil
-}
-
-func slotChoices(t *turn) ([]choice, error) {
-	a := t.s.Answers
-	slots, more, err := t.e.svc.OpenSlots(t.ctx, booking.ServiceKind(a.Service), booking.ClinicID(a.ClinicID), a.Page, t.e.pageSize)
-	if err != nil {
-		return nil, fmt.Errorf("dialog: open slots: %w", err)
-	}
-	var cs []choice
-	for _, sl := range slots {
-		cs = append(cs, choice{id: prefixSlot + strconv.FormatInt(int64(sl.ID), 10), name: t.slotLabel(sl)})
-	}
-	if a.Page > 0 {
-		cs = append(cs, choice{id: optPrev, key: "opt.prev"})
-	}
-	if more {
-		cs = append(cs, choice{id: optNext, key: "opt.next"})
-	}
-	return cs, nil
-}
-
-// readSlot turns the page or picks a slot; a new page replaces the list.
-func readSlot(t *turn) (string, error) {
-	c, err := t.choose()
-	if err != nil {
-		return "", err
-	}
-	a := &t.s.Answers
-	switch c.id {
-	case optNext:
-		a.Page++
-	case optPrev:
-		a.Page--
-	default:
-		id, _ := strconv.ParseInt(prefixed(c.id, prefixSlot), 10, 64)
-		a.SlotID = id
-		return evPick, nil
-	}
-	t.s.Nonce = newNonce()
-	t.replace = true
-	return "", nil
 }
 
 // bookSlot books the slot in the answers (A10, A14). A booking already

@@ -24,11 +24,9 @@ type Options struct {
 	// Location is where the booker's dates and times are shown.
 	// Default: Asia/Hong_Kong.
 	Location *time.Location
-	// PageSize is the most slots listed at once (8).
-	PageSize int
 	// MaxFailures is how many invalid answers at one step end the flow (5).
 	MaxFailures int
-	// HistoryLimit is how many steps /back can go back (8).
+	// HistoryLimit is how many steps /back can go back (7).
 	HistoryLimit int
 	// SessionIdle is how long a session lives without a message, as the
 	// session store keeps it: the time-out notice says it (15m).
@@ -43,7 +41,6 @@ type Engine struct {
 	log          *slog.Logger
 	now          func() time.Time
 	loc          *time.Location
-	pageSize     int
 	maxFailures  int
 	historyLimit int
 	sessionIdle  time.Duration
@@ -65,7 +62,6 @@ func New(svc *booking.Service, opts Options) (*Engine, error) {
 		log:          opts.Logger,
 		now:          opts.Now,
 		loc:          opts.Location,
-		pageSize:     opts.PageSize,
 		maxFailures:  opts.MaxFailures,
 		historyLimit: opts.HistoryLimit,
 		sessionIdle:  opts.SessionIdle,
@@ -82,14 +78,11 @@ func New(svc *booking.Service, opts Options) (*Engine, error) {
 	if e.loc == nil {
 		e.loc = booking.HongKong()
 	}
-	if e.pageSize <= 0 {
-		e.pageSize = 8
-	}
 	if e.maxFailures <= 0 {
 		e.maxFailures = 5
 	}
 	if e.historyLimit <= 0 {
-		e.historyLimit = 8
+		e.historyLimit = 7
 	}
 	if e.sessionIdle <= 0 {
 		e.sessionIdle = 15 * time.Minute
@@ -110,11 +103,7 @@ func (e *Engine) Step(ctx context.Context, booker booking.Booker, s *Session, in
 	before := *s
 	before.History = append([]Frame(nil), s.History...)
 	t := e.newTurn(ctx, booker, s, in)
-	err := t.run()
-	if err == nil {
-		t.leaveHold(before.State)
-	}
-	if err != nil {
+	if err := t.run(); err != nil {
 		*s = before
 		if ctx.Err() != nil {
 			return Result{}, fmt.Errorf("dialog: step: %w", err)
@@ -140,7 +129,7 @@ func (e *Engine) Step(ctx context.Context, booker booking.Booker, s *Session, in
 }
 
 func (e *Engine) newTurn(ctx context.Context, booker booking.Booker, s *Session, in Input) *turn {
-	return &turn{e: e, ctx: ctx, booker: booker, s: s, in: in, entry: s.Answers}
+	return &turn{e: e, ctx: ctx, booker: booker, s: s, in: in, entry: s.Answers, from: s.State}
 }
 
 // turn is the work of one Step.
@@ -164,6 +153,10 @@ type turn struct {
 	settled bool
 	// quotaSeen is the quota status read during this update.
 	quotaSeen *booking.Quota
+	// from is the state the update began in; left says its hold, if any,
+	// has been seen to (leaveHold).
+	from string
+	left bool
 }
 
 // invalidInput is a handler's refusal of an answer: the reason is said and
@@ -393,7 +386,10 @@ func (t *turn) advance(event string) error {
 	case conversation.info(origin).flow != final.flow:
 		s.History = nil
 	default:
-		s.History = append(s.History, Frame{State: origin, Answers: t.entry})
+		// A hold is of its moment: going back re-offers and holds afresh.
+		entry := t.entry
+		entry.HoldUntil = time.Time{}
+		s.History = append(s.History, Frame{State: origin, Answers: entry})
 		if n := len(s.History) - t.e.historyLimit; n > 0 {
 			s.History = append(s.History[:0], s.History[n:]...)
 		}
@@ -407,7 +403,15 @@ func (t *turn) advance(event string) error {
 // them from a step that may hold one (see step.holds) to one that does
 // not, without booking it: a decline, /back, /exit, /start, a new flow. A
 // release that fails is logged: the hold lapses by itself.
-func (t *turn) leaveHold(from string) {
+//
+// prompt calls it before asking the next question, so that what the
+// question shows (places left) already counts the place given back.
+func (t *turn) leaveHold() {
+	if t.left {
+		return
+	}
+	t.left = true
+	from := t.from
 	was, now := conversation.info(from), conversation.info(t.s.State)
 	if was == nil || !was.holds || (now != nil && now.holds) || t.made != nil {
 		return

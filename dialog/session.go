@@ -77,8 +77,12 @@ type Answers struct {
 	// HoldUntil is when the place kept for the booker on SlotID lapses;
 	// zero while none is held.
 	HoldUntil time.Time `json:"hu,omitzero"`
-	Page      int       `json:"pg,omitempty"`
-	Reference string    `json:"rf,omitempty"`
+	// Declined is the slot offered and declined; Day ("2006-01-02") and
+	// Part ("am", "pm") are where the booker is picking another.
+	Declined  int64  `json:"dc,omitempty"`
+	Day       string `json:"dy,omitempty"`
+	Part      string `json:"pt,omitempty"`
+	Reference string `json:"rf,omitempty"`
 }
 
 // InFlow reports whether a flow is open (personal data may be held).

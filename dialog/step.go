@@ -250,11 +250,6 @@ func always(event string) func(*turn) (string, error) {
 	return chosen(func(*turn, choice) string { return event })
 }
 
-// byID returns a then that maps the chosen option's ID to an event.
-func byID(events map[string]string) func(*turn, choice) string {
-	return func(_ *turn, c choice) string { return events[c.id] }
-}
-
 // prefixed returns what follows prefix in id.
 func prefixed(id, prefix string) string { return strings.TrimPrefix(id, prefix) }
 

@@ -20,6 +20,7 @@ var holdCases = []testCase{
 	{"HoldRacesForLastPlace", testHoldRaceLastPlace},
 	{"OfferSkipsHeldSlot", testOfferSkipsHeld},
 	{"DropHoldsTidiesOnlyLapsed", testDropHolds},
+	{"OpenDaysCountPlacesLeft", testOpenDays},
 }
 
 // hold holds slot for b through the Service at the clock's time.
@@ -304,5 +305,33 @@ func testDropHolds(t *testing.T, f *fixture) {
 	}
 	if got := f.takenAt(wanChai, until); got != 1 {
 		t.Errorf("taken = %d after tidying, want 1 (the live hold)", got)
+	}
+}
+
+func testOpenDays(t *testing.T, f *fixture) {
+	a := f.slot(booking.ServiceClinic, wanChai, at(0, 10, 0), 2)
+	f.slot(booking.ServiceClinic, wanChai, at(0, 14, 0), 1)
+	b := f.slot(booking.ServiceClinic, wanChai, at(1, 9, 0), 3)
+	f.slot(booking.ServiceClinic, wanChai, at(3, 9, 0), 5)  // after the window
+	f.slot(booking.ServiceClinic, wanChai, at(0, 9, 15), 4) // within the lead time
+	f.mustHold(booker(1), a.ID)
+	days, err := f.svc.OpenDays(f.ctx, booking.ServiceClinic, wanChai)
+	if err != nil {
+		t.Fatalf("OpenDays: %v", err)
+	}
+	want := []booking.DayPlaces{
+		{Day: booking.DateOf(at(0, 0, 0), hk), Places: 2}, // one of the three held
+		{Day: booking.DateOf(at(1, 0, 0), hk), Places: 3},
+	}
+	if len(days) != len(want) || days[0] != want[0] || days[1] != want[1] {
+		t.Errorf("OpenDays = %v, want %v", days, want)
+	}
+	slots, err := f.svc.DaySlots(f.ctx, booking.ServiceClinic, wanChai, want[1].Day)
+	if err != nil || len(slots) != 1 || slots[0].ID != b.ID {
+		t.Errorf("DaySlots(day 1) = %v, %v; want slot %d only", slots, err, b.ID)
+	}
+	slots, err = f.svc.DaySlots(f.ctx, booking.ServiceClinic, wanChai, want[0].Day)
+	if err != nil || len(slots) != 2 || slots[0].ID != a.ID || slots[0].Held != 1 {
+		t.Errorf("DaySlots(day 0) = %+v, %v; want the 10:00 (one held) and 14:00 slots", slots, err)
 	}
 }

@@ -68,11 +68,16 @@ const (
 	stCancelConfirm
 	stCancelled
 	stTryAgain // the router's apology: something went wrong / try again
+	stSearch   // after declining: "search for another slot", OK
+	stDays     // the days with places
+	stPart     // morning or afternoon
+	stTimes    // a part of a day's times
 )
 
 var stepNames = [...]string{"unknown", "empty", "menu", "doc_type", "doc_number", "dob", "dob_check", "mobile",
 	"consent", "service", "quota_full", "region", "clinic", "offer", "booked", "done_again", "already_booked",
-	"verify_service", "enquired", "cancel_show", "cancel_confirm", "cancelled", "try_again"}
+	"verify_service", "enquired", "cancel_show", "cancel_confirm", "cancelled", "try_again",
+	"search", "days", "part", "times"}
 
 func (s step) String() string { return stepNames[s] }
 
@@ -100,6 +105,10 @@ var keySteps = map[string]step{
 	"cancel.show":           stCancelShow,
 	"cancel.confirm":        stCancelConfirm,
 	"cancel.done":           stCancelled,
+	"search.prompt":         stSearch,
+	"days.prompt":           stDays,
+	"part.prompt":           stPart,
+	"times.prompt":          stTimes,
 	"err.internal":          stTryAgain,
 	"err.unavailable":       stTryAgain,
 }
@@ -249,6 +258,9 @@ type bookerRun struct {
 	retries  int // apologies in a row accepted before giving up
 	// think is how long the booker reads before answering (0: at once).
 	think time.Duration
+	// decline makes the booker decline the first offer and pick a time
+	// by day instead: the first day, part and time listed.
+	decline bool
 	// pause, when set, is called before each send (the pacer).
 	pause func(ctx context.Context) (time.Time, error)
 	// observe receives each update's latency and whether it was answered
@@ -267,6 +279,7 @@ func (b *bookerRun) run(ctx context.Context) result {
 	last := typed("/start")
 	next := last
 	leaving := false // next is the booker's last action
+	emptyPicks := 0  // lists to pick another time from that had nothing
 	for res.updates < b.maxSteps {
 		if ctx.Err() != nil {
 			res.outcome = outStuck
@@ -419,6 +432,24 @@ func (b *bookerRun) run(ctx context.Context) result {
 				return res
 			}
 			next = press(sc, "accept")
+			if b.decline && sc.has("decline") {
+				b.decline = false
+				next = press(sc, "decline")
+			}
+		case stSearch:
+			next = press(sc, "ok")
+			if emptyPicks > 0 {
+				next = typed("/back") // nothing to pick: back to an offer
+			}
+		case stDays, stPart, stTimes:
+			prefix := map[step]string{stDays: "d:", stPart: "p:", stTimes: "s:"}[sc.step]
+			i := slices.IndexFunc(sc.options, func(o string) bool { return strings.HasPrefix(o, prefix) })
+			if i < 0 {
+				emptyPicks++
+				next = typed("/back") // filled up meanwhile
+				break
+			}
+			next = press(sc, sc.options[i])
 		case stBooked, stAlready:
 			res.booked = true
 			reached = true

@@ -49,11 +49,13 @@ func (o *outcomeCounter) String() string {
 
 // fleet runs bookers and keeps what they did.
 type fleet struct {
-	conn    conn
-	rec     *recorder
-	pace    *pacer
-	goals   func(i int) []goal
-	think   time.Duration
+	conn  conn
+	rec   *recorder
+	pace  *pacer
+	goals func(i int) []goal
+	think time.Duration
+	// decline is the share of bookers who decline the offer first.
+	decline float64
 	results []result
 }
 
@@ -67,6 +69,8 @@ func (f *fleet) booker(i int) (*bookerRun, error) {
 		id: i, patient: p, goals: f.goals(i), conn: f.conn,
 		rng:      rand.New(rand.NewPCG(uint64(i), 7)),
 		maxSteps: 80, retries: 10, think: f.think,
+		// Spread like mixGoals's shares, from the other end of each hundred.
+		decline: float64(99-i%100)/100 < f.decline,
 		observe: f.rec.observe,
 	}
 	if f.pace != nil {
@@ -191,7 +195,7 @@ func throughput(ctx context.Context, c config, s *services, log *slog.Logger, re
 		return err
 	}
 	defer func() { router.Close(); router.Wait() }()
-	f := &fleet{rec: &recorder{}, goals: mixGoals(c.enquire, c.cancel), conn: routerConn{router}}
+	f := &fleet{rec: &recorder{}, goals: mixGoals(c.enquire, c.cancel), conn: routerConn{router}, decline: c.decline}
 	if c.path == "telegram" {
 		srv, stop, err := newFakeTelegram()
 		if err != nil {
