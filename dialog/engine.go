@@ -105,6 +105,11 @@ func (e *Engine) Step(ctx context.Context, booker booking.Booker, s *Session, in
 	t := e.newTurn(ctx, booker, s, in)
 	if err := t.run(); err != nil {
 		*s = before
+		if info := conversation.info(s.State); info != nil && info.table == flowBook && !info.holds {
+			// The failed update may have held a place the session does
+			// not know of; should this fail too, the hold lapses.
+			_ = e.svc.Release(ctx, booker)
+		}
 		if ctx.Err() != nil {
 			return Result{}, fmt.Errorf("dialog: step: %w", err)
 		}
@@ -401,8 +406,9 @@ func (t *turn) advance(event string) error {
 
 // leaveHold gives back the place held for the booker when the update took
 // them from a step that may hold one (see step.holds) to one that does
-// not, without booking it: a decline, /back, /exit, /start, a new flow. A
-// release that fails is logged: the hold lapses by itself.
+// not, without booking it (a decline, /back, /exit, /start, a new flow),
+// and when it ended the booking flow. A release that fails is logged: the
+// hold lapses by itself.
 //
 // prompt calls it before asking the next question, so that what the
 // question shows (places left) already counts the place given back.
@@ -413,7 +419,16 @@ func (t *turn) leaveHold() {
 	t.left = true
 	from := t.from
 	was, now := conversation.info(from), conversation.info(t.s.State)
-	if was == nil || !was.holds || (now != nil && now.holds) || t.made != nil {
+	if was == nil || t.made != nil {
+		return
+	}
+	left := was.holds && (now == nil || !now.holds)
+	// A booking flow that ends gives back any hold too: one held by an
+	// update whose answer was lost (the store kept it, the session did
+	// not) would otherwise count as taken, for this booker too, until it
+	// lapsed.
+	ended := was.table == flowBook && (now == nil || now.table != flowBook || now.ends)
+	if !left && !ended {
 		return
 	}
 	t.s.Answers.HoldUntil = time.Time{}

@@ -62,3 +62,23 @@ func TestHoldReleased(t *testing.T) {
 		})
 	}
 }
+
+// TestLostHoldReleasedAtFlowEnd: a hold the session does not know of (the
+// update that made it lost its answer, so the saved session is the one
+// before the offer) is given back when the booking flow ends.
+func TestLostHoldReleasedAtFlowEnd(t *testing.T) {
+	env := dialogtest.NewEnv(t, sqliteConfig, dialogtest.DefaultSchedule())
+	e := env.NewEngine(t)
+	s := &dialog.Session{}
+	say(t, e, s, toOffer[:len(toOffer)-1]...)
+	saved := *s
+	say(t, e, s, toOffer[len(toOffer)-1])
+	if got := heldAt(t, env); got != 1 {
+		t.Fatalf("places held at the offer = %d, want 1", got)
+	}
+	lost := saved // the offer's session was never saved
+	say(t, e, &lost, "/exit")
+	if got := heldAt(t, env); got != 0 {
+		t.Errorf("places held after the flow ended = %d, want 0", got)
+	}
+}
