@@ -412,6 +412,7 @@ func clinicChoices(t *turn) ([]choice, error) {
 func offerEarliest(t *turn) (string, error) {
 	a := &t.s.Answers
 	slot, until, err := t.e.svc.Offer(t.ctx, t.booker, booking.ServiceKind(a.Service), booking.ClinicID(a.ClinicID))
+	t.placesChanged()
 	if errors.Is(err, booking.ErrQuotaFull) {
 		return t.offerFull()
 	}
@@ -429,8 +430,7 @@ func offerEarliest(t *turn) (string, error) {
 // in either service the service step says so, once; otherwise the
 // region's clinics, the regions, or the services show what filled up.
 func (t *turn) offerFull() (string, error) {
-	t.quotaSeen = nil // the offer dropped a status that still showed room
-	q, err := t.quota()
+	q, err := t.quota() // fresh: the offer dropped a status that still showed room
 	if err != nil {
 		return "", err
 	}
@@ -525,6 +525,7 @@ func towardOffer(then func(t *turn, c choice) string) func(*turn) (string, error
 func holdPicked(t *turn) (string, error) {
 	a := &t.s.Answers
 	_, until, err := t.e.svc.HoldSlot(t.ctx, t.booker, booking.SlotID(a.SlotID))
+	t.placesChanged()
 	if err != nil {
 		a.SlotID, a.HoldUntil = 0, time.Time{}
 		return "", fmt.Errorf("dialog: hold slot: %w", err)
@@ -573,6 +574,7 @@ func bookSlot(t *turn) (string, error) {
 		IdempotencyKey: a.FlowID + ":" + strconv.FormatInt(a.SlotID, 10),
 		HeldUntil:      a.HoldUntil,
 	})
+	t.placesChanged()
 	a.HoldUntil = time.Time{} // the booking spent the hold, or it is gone
 	var already *booking.AlreadyBookedError
 	switch {

@@ -156,7 +156,10 @@ type turn struct {
 	made *booking.Booking
 	// settled says the handler has already asked the next question.
 	settled bool
-	// quotaSeen is the quota status read during this update.
+	// quotaSeen is the quota status read during this update: one reading
+	// for every step it enters, so that a step's entry that checked the
+	// quota and its question agree. Whatever changes places (an offer, a
+	// hold, a booking, a cancel, a release) drops it: placesChanged.
 	quotaSeen *booking.Quota
 	// from is the state the update began in; left says its hold, if any,
 	// has been seen to (leaveHold).
@@ -377,7 +380,6 @@ func (t *turn) advance(event string) error {
 		if event, err = t.enter(); err != nil {
 			return err
 		}
-		t.quotaSeen = nil // the side effect may have changed it
 	}
 	final := conversation.info(s.State)
 	switch {
@@ -432,11 +434,16 @@ func (t *turn) leaveHold() {
 		return
 	}
 	t.s.Answers.HoldUntil = time.Time{}
+	t.placesChanged()
 	if err := t.e.svc.Release(t.ctx, t.booker); err != nil {
 		t.e.log.LogAttrs(t.ctx, slog.LevelWarn, "hold not released; it lapses by itself",
 			slog.String("state", from), slog.Any("booker", t.booker), slog.Any("error", err))
 	}
 }
+
+// placesChanged drops the quota status read in this update: the update
+// has just taken or given back a place.
+func (t *turn) placesChanged() { t.quotaSeen = nil }
 
 // endFlow drops the flow's answers (the patient's personal data) and its
 // history.
