@@ -222,4 +222,8 @@ type Booking struct {
 	ConsentAt     time.Time
 	CreatedAt     time.Time
 	CancelledAt   time.Time // zero unless cancelled
+	// Sequence counts the moves of the booking to another slot (Move):
+	// its calendar event's SEQUENCE, so that a calendar replaces the
+	// event it has with the same UID.
+	Sequence int
 }

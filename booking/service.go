@@ -627,6 +627,41 @@ func (s *Service) VerifyForCancel(ctx context.Context, l Lookup) (Booking, error
 	return s.Store.Verify(ctx, v)
 }
 
+// Move moves the booking ref that matches l to slot to (another time at
+// the same clinic, another clinic, or the other service when the patient
+// may use it), keeping its reference: the new place is claimed and the old
+// one given back in one transaction, the booker's live hold on to keeping
+// the new place. It fails with ErrNotFound on any mismatch, a
+// *CooldownError, *EligibilityError, ErrSlotUnavailable (outside the
+// window, or the booking's own slot), ErrSlotTaken (the booking stays as
+// it was; joined with ErrHoldExpired when heldUntil has passed) or
+// ErrAppointmentStarted.
+func (s *Service) Move(ctx context.Context, l Lookup, ref Reference, to SlotID, heldUntil time.Time) (Booking, error) {
+	slot, err := s.Store.Slot(ctx, to)
+	if err != nil {
+		return Booking{}, fmt.Errorf("booking: move to slot %d: %w", to, err)
+	}
+	if from, end := s.Window(); slot.Start.Before(from) || !slot.Start.Before(end) {
+		return Booking{}, ErrSlotUnavailable
+	}
+	p := Patient{Document: l.Document, DateOfBirth: l.DateOfBirth}
+	if err := s.CheckEligibility(p, slot.Service, slot.Start); err != nil {
+		return Booking{}, err
+	}
+	v, err := s.verification(ctx, l, AuditMove)
+	if err != nil {
+		return Booking{}, err
+	}
+	b, err := s.Store.Move(ctx, v, ref, to)
+	if errors.Is(err, ErrSlotTaken) {
+		s.forgetRoom(slot.Service, slot.ClinicID)
+		if !heldUntil.IsZero() && !v.At.Before(heldUntil) {
+			return Booking{}, errors.Join(ErrHoldExpired, err)
+		}
+	}
+	return b, err
+}
+
 // Cancel cancels the booking ref that matches l and returns its place to
 // the quota at once. It is idempotent. It fails with ErrNotFound on any
 // mismatch, ErrAppointmentStarted, or a *CooldownError.

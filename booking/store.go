@@ -75,6 +75,16 @@ type Store interface {
 	// unchanged. A mismatch records AuditVerifyFailed and returns ErrNotFound;
 	// a slot that started by v.At returns ErrAppointmentStarted.
 	Cancel(ctx context.Context, v Verification, ref Reference) (Booking, error)
+	// Move moves the booking with reference ref that matches v to slot to,
+	// in one transaction: the new place is claimed as Book claims it (a
+	// live hold of v.Booker on to keeps it) and the old place given back
+	// together; the reference stays, Sequence goes up by one, and an
+	// AuditMove record names v.Booker. No place at to is ErrSlotTaken and
+	// leaves the booking as it was; to being its slot already is
+	// ErrSlotUnavailable; a booking not active or whose slot started by
+	// v.At is ErrAppointmentStarted. A mismatch records AuditVerifyFailed
+	// and returns ErrNotFound.
+	Move(ctx context.Context, v Verification, ref Reference, to SlotID) (Booking, error)
 	// FailedVerifications returns the times of failed verifications since
 	// since, newest first: those made by the booker, and those for the
 	// patient (by anyone).
@@ -173,6 +183,7 @@ type AuditAction string
 const (
 	AuditBook         AuditAction = "book"
 	AuditCancel       AuditAction = "cancel"
+	AuditMove         AuditAction = "move" // moved to another slot by the booker named
 	AuditEnquire      AuditAction = "enquire"
 	AuditVerify       AuditAction = "verify" // verified ahead of a cancel
 	AuditVerifyFailed AuditAction = "verify_failed"

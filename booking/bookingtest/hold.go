@@ -8,8 +8,9 @@ import (
 	"github.com/clinicbot/clinicbot/booking"
 )
 
-// holdCases check holds: a place kept for a booker while they consider an
-// offer, counted as taken until it lapses, with no sweeper.
+// holdCases check holds (a place kept for a booker while they consider an
+// offer, counted as taken until it lapses, with no sweeper), picking by
+// day, and moving a booking to another slot.
 var holdCases = []testCase{
 	{"HoldCountsAsTaken", testHoldCountsAsTaken},
 	{"HoldExpiresWithoutSweeper", testHoldExpires},
@@ -21,6 +22,8 @@ var holdCases = []testCase{
 	{"OfferSkipsHeldSlot", testOfferSkipsHeld},
 	{"DropHoldsTidiesOnlyLapsed", testDropHolds},
 	{"OpenDaysCountPlacesLeft", testOpenDays},
+	{"MoveKeepsReference", testMove},
+	{"MoveFailsKeepsBooking", testMoveFailsKeepsBooking},
 }
 
 // hold holds slot for b through the Service at the clock's time.
@@ -334,4 +337,72 @@ func testOpenDays(t *testing.T, f *fixture) {
 	if err != nil || len(slots) != 2 || slots[0].ID != a.ID || slots[0].Held != 1 {
 		t.Errorf("DaySlots(day 0) = %+v, %v; want the 10:00 (one held) and 14:00 slots", slots, err)
 	}
+}
+
+func testMove(t *testing.T, f *fixture) {
+	a := f.slot(booking.ServiceClinic, wanChai, at(0, 10, 0), 1)
+	b := f.slot(booking.ServiceClinic, kwunTong, at(1, 11, 0), 1)
+	v := f.slot(booking.ServiceVideo, "", at(1, 15, 0), 2)
+	p, bk := patient(1), booker(1)
+	made := f.mustBook(p, bk, a.ID)
+	until := f.mustHold(bk, b.ID)
+	moved, err := f.svc.Move(f.ctx, lookup(p, bk, a), made.Reference, b.ID, until)
+	if err != nil {
+		t.Fatalf("Move(to another clinic) = %v", err)
+	}
+	if moved.Reference != made.Reference || moved.ID != made.ID || moved.Slot.ID != b.ID || moved.Sequence != 1 {
+		t.Errorf("moved = ref %s id %d slot %d sequence %d; want ref %s id %d slot %d sequence 1",
+			moved.Reference, moved.ID, moved.Slot.ID, moved.Sequence, made.Reference, made.ID, b.ID)
+	}
+	if f.reload(a).Taken != 0 || f.reload(b).Taken != 1 {
+		t.Errorf("after the move: old slot taken %d, new %d; want 0 and 1", f.reload(a).Taken, f.reload(b).Taken)
+	}
+	if got := f.takenAt(kwunTong, f.clock.Now()); got != 1 {
+		t.Errorf("taken at the new clinic = %d, want 1: the hold became the place", got)
+	}
+	records, err := f.store.Audit(f.ctx, start)
+	if err != nil {
+		t.Fatalf("Audit: %v", err)
+	}
+	last := records[len(records)-1]
+	if last.Action != booking.AuditMove || last.Booker != bk || last.BookingID != made.ID {
+		t.Errorf("last audit record = %+v, want a move by %v of booking %d", last, bk, made.ID)
+	}
+	// The other service, the patient being eligible: a second move.
+	moved, err = f.svc.Move(f.ctx, lookup(p, bk, b), made.Reference, v.ID, time.Time{})
+	if err != nil || moved.Slot.ID != v.ID || moved.Sequence != 2 {
+		t.Errorf("Move(to video) = slot %d sequence %d, %v; want slot %d sequence 2", moved.Slot.ID, moved.Sequence, err, v.ID)
+	}
+	if _, err := f.svc.Enquire(f.ctx, lookup(p, bk, v)); err != nil {
+		t.Errorf("Enquire(at the new service) = %v, want the moved booking", err)
+	}
+	f.checkTaken("after two moves")
+}
+
+func testMoveFailsKeepsBooking(t *testing.T, f *fixture) {
+	a := f.slot(booking.ServiceClinic, wanChai, at(0, 10, 0), 1)
+	full := f.slot(booking.ServiceClinic, wanChai, at(0, 11, 0), 1)
+	p, bk := patient(1), booker(1)
+	made := f.mustBook(p, bk, a.ID)
+	f.mustBook(patient(2), booker(2), full.ID)
+	_, err := f.svc.Move(f.ctx, lookup(p, bk, a), made.Reference, full.ID, time.Time{})
+	if !errors.Is(err, booking.ErrSlotTaken) {
+		t.Fatalf("Move(to a full slot) = %v, want ErrSlotTaken", err)
+	}
+	kept, err := f.svc.Enquire(f.ctx, lookup(p, bk, a))
+	if err != nil || kept.Slot.ID != a.ID || kept.Sequence != 0 {
+		t.Errorf("booking after the failed move = slot %d sequence %d, %v; want slot %d, sequence 0", kept.Slot.ID, kept.Sequence, err, a.ID)
+	}
+	if f.reload(a).Taken != 1 || f.reload(full).Taken != 1 {
+		t.Errorf("places after the failed move: %d and %d, want 1 and 1", f.reload(a).Taken, f.reload(full).Taken)
+	}
+	if _, err := f.svc.Move(f.ctx, lookup(p, bk, a), made.Reference, a.ID, time.Time{}); !errors.Is(err, booking.ErrSlotUnavailable) {
+		t.Errorf("Move(to its own slot) = %v, want ErrSlotUnavailable", err)
+	}
+	other := lookup(p, booker(3), a)
+	other.DateOfBirth.Day++
+	if _, err := f.svc.Move(f.ctx, other, made.Reference, full.ID, time.Time{}); !errors.Is(err, booking.ErrNotFound) {
+		t.Errorf("Move(wrong date of birth) = %v, want ErrNotFound", err)
+	}
+	f.checkTaken("after failed moves")
 }

@@ -313,3 +313,25 @@ func (s *Store) DropHolds(ctx context.Context, at time.Time) (_ int, err error) 
 	defer wrap(&err, "drop holds")
 	return sqlstore.DropHolds(ctx, s.pooled, at)
 }
+
+// Move moves the booking ref that matches v to slot to, in one transaction.
+func (s *Store) Move(ctx context.Context, v booking.Verification, ref booking.Reference, to booking.SlotID) (_ booking.Booking, err error) {
+	defer wrap(&err, "move to slot %d", to)
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	var (
+		b       booking.Booking
+		matched bool
+	)
+	err = s.inTx(ctx, func(tx pgx.Tx) (err error) {
+		b, matched, err = sqlstore.Move(ctx, on(tx), v, ref, to)
+		return err
+	})
+	if err != nil {
+		return booking.Booking{}, err
+	}
+	if !matched {
+		return booking.Booking{}, booking.ErrNotFound
+	}
+	return b, nil
+}

@@ -329,3 +329,22 @@ func (s *Store) DropHolds(ctx context.Context, at time.Time) (int, error) {
 	}
 	return n, nil
 }
+
+// Move moves the booking ref that matches v to slot to, in one transaction.
+func (s *Store) Move(ctx context.Context, v booking.Verification, ref booking.Reference, to booking.SlotID) (booking.Booking, error) {
+	var (
+		b       booking.Booking
+		matched bool
+	)
+	err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
+		b, matched, err = sqlstore.Move(ctx, on(tx), v, ref, to)
+		return err
+	})
+	if err != nil {
+		return booking.Booking{}, fmt.Errorf("sqlite: move to slot %d: %w", to, translate(err))
+	}
+	if !matched {
+		return booking.Booking{}, fmt.Errorf("sqlite: move: %w", booking.ErrNotFound)
+	}
+	return b, nil
+}

@@ -97,7 +97,7 @@ func QuotaCounts(ctx context.Context, db DB, from, to, at time.Time) ([]booking.
 // bookingSelect reads bookings with their slot; callers append conditions.
 const bookingSelect = `SELECT b.id, b.reference, ` + slotColumns + `,
 		coalesce(b.patient_masked, ''), b.document_type, b.booker_channel, b.booker_id,
-		b.status, b.consent_at, b.created_at, b.cancelled_at
+		b.status, b.consent_at, b.created_at, b.cancelled_at, b.sequence
 	FROM bookings b JOIN slots s ON s.id = b.slot_id`
 
 func scanBooking(db DB, row Row) (booking.Booking, error) {
@@ -106,7 +106,7 @@ func scanBooking(db DB, row Row) (booking.Booking, error) {
 		&b.Slot.ID, &b.Slot.Service, &b.Slot.ClinicID, db.ScanTime(&b.Slot.Start), db.ScanTime(&b.Slot.End),
 		&b.Slot.Capacity, &b.Slot.Taken,
 		&b.PatientMasked, &b.DocumentType, &b.Booker.Channel, &b.Booker.ID,
-		&b.Status, db.ScanTime(&b.ConsentAt), db.ScanTime(&b.CreatedAt), db.ScanTime(&b.CancelledAt))
+		&b.Status, db.ScanTime(&b.ConsentAt), db.ScanTime(&b.CreatedAt), db.ScanTime(&b.CancelledAt), &b.Sequence)
 	return b, err
 }
 

@@ -235,6 +235,40 @@ func Cancel(ctx context.Context, db DB, v booking.Verification, ref booking.Refe
 	return b, true, err
 }
 
+// Move moves booking ref, if it matches v, to slot to; see
+// booking.Store.Move. When v does not match it records a failed
+// verification and reports matched false with a nil error, as Cancel does.
+func Move(ctx context.Context, db DB, v booking.Verification, ref booking.Reference, to booking.SlotID) (b booking.Booking, matched bool, err error) {
+	b, matched, err = candidate(ctx, db, v,
+		`SELECT id, patient_key, birth_key FROM bookings WHERE reference = $1`+db.ForUpdate, ref)
+	if err != nil {
+		return booking.Booking{}, false, err
+	}
+	if !matched {
+		return booking.Booking{}, false, RecordAudit(ctx, db, v.At, booking.AuditVerifyFailed, v.Booker, v.Patient, 0)
+	}
+	switch {
+	case b.Status != booking.StatusActive || !b.Slot.Start.After(v.At):
+		return booking.Booking{}, true, booking.ErrAppointmentStarted
+	case b.Slot.ID == to:
+		return booking.Booking{}, true, booking.ErrSlotUnavailable
+	}
+	if _, err := Claim(ctx, db, to, v.Booker, v.At); err != nil {
+		return booking.Booking{}, true, err
+	}
+	if _, err := db.Exec(ctx, `UPDATE slots SET taken = taken - 1 WHERE id = $1`, b.Slot.ID); err != nil {
+		return booking.Booking{}, true, err
+	}
+	if _, err := db.Exec(ctx, `UPDATE bookings SET slot_id = $2, sequence = sequence + 1 WHERE id = $1`, b.ID, to); err != nil {
+		return booking.Booking{}, true, err
+	}
+	if err := RecordAudit(ctx, db, v.At, booking.AuditMove, v.Booker, v.Patient, b.ID); err != nil {
+		return booking.Booking{}, true, err
+	}
+	b, err = bookingByID(ctx, db, b.ID)
+	return b, true, err
+}
+
 // Complete marks the active bookings whose slot ended at or before at
 // completed and returns how many.
 func Complete(ctx context.Context, db DB, at time.Time) (int, error) {

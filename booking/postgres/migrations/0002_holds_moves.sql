@@ -14,3 +14,7 @@ CREATE TABLE holds (
 
 CREATE INDEX holds_slot_until ON holds (slot_id, until_at);
 CREATE INDEX holds_until ON holds (until_at);
+
+-- A booking moved to another slot keeps its reference; sequence counts the
+-- moves (the calendar event's SEQUENCE).
+ALTER TABLE bookings ADD COLUMN sequence integer NOT NULL DEFAULT 0;
