@@ -105,12 +105,16 @@ type Slot struct {
 	Start    time.Time // UTC
 	End      time.Time // UTC
 	Capacity int
-	Taken    int
+	Taken    int // places booked
+	// Held is the places held for bookers considering an offer, as of the
+	// query's time (Store.Slots with SlotQuery.At, Store.Hold); zero where
+	// the reader did not count them.
+	Held int
 }
 
-// Remaining is the number of places still free.
+// Remaining is the number of places still free: neither booked nor held.
 func (s Slot) Remaining() int {
-	if r := s.Capacity - s.Taken; r > 0 {
+	if r := s.Capacity - s.Taken - s.Held; r > 0 {
 		return r
 	}
 	return 0
@@ -218,4 +222,8 @@ type Booking struct {
 	ConsentAt     time.Time
 	CreatedAt     time.Time
 	CancelledAt   time.Time // zero unless cancelled
+	// Sequence counts the moves of the booking to another slot (Move):
+	// its calendar event's SEQUENCE, so that a calendar replaces the
+	// event it has with the same UID.
+	Sequence int
 }

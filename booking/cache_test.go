@@ -40,7 +40,7 @@ func (s *countingStore) Slots(context.Context, booking.SlotQuery) ([]booking.Slo
 	return nil, nil
 }
 
-func (s *countingStore) QuotaCounts(context.Context, time.Time, time.Time) ([]booking.QuotaCount, error) {
+func (s *countingStore) QuotaCounts(context.Context, time.Time, time.Time, time.Time) ([]booking.QuotaCount, error) {
 	s.quotaCalls.Add(1)
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -14,6 +14,10 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrSlotTaken: the slot has no place left (taken since it was offered).
 	ErrSlotTaken = errors.New("slot taken")
+	// ErrHoldExpired: the place offered was held for the booker, but the
+	// hold lapsed and the place went to someone else. It comes joined with
+	// ErrSlotTaken.
+	ErrHoldExpired = errors.New("hold expired")
 	// ErrQuotaFull: the service or clinic has no place left in the window.
 	ErrQuotaFull = errors.New("quota full")
 	// ErrSlotUnavailable: the slot is outside the booking window or starts

@@ -34,6 +34,10 @@ type Rules struct {
 	LimitedBelow float64
 	// VideoMinAge is the minimum age on the slot's date for video consultation.
 	VideoMinAge int
+	// Hold is how long an offered slot keeps a place for the booker
+	// (Offer, HoldSlot); zero holds nothing, and accepting then races
+	// everyone else for the place.
+	Hold time.Duration
 }
 
 // DefaultRules are the rules of the seed and of our product decisions.
@@ -48,6 +52,7 @@ func DefaultRules() Rules {
 		MaxPatientsPerHour: 6,
 		LimitedBelow:       0.2,
 		VideoMinAge:        18,
+		Hold:               3 * time.Minute,
 	}
 }
 
@@ -143,7 +148,7 @@ func (s *Service) Quota(ctx context.Context) (Quota, error) {
 
 func (s *Service) loadQuota(ctx context.Context) (Quota, error) {
 	from, to := s.Window()
-	counts, err := s.Store.QuotaCounts(ctx, from, to)
+	counts, err := s.Store.QuotaCounts(ctx, from, to, s.Now().UTC())
 	if err != nil {
 		return Quota{}, fmt.Errorf("booking: quota: %w", err)
 	}
@@ -228,7 +233,7 @@ func (s *Service) slotQuery(service ServiceKind, clinic ClinicID) (SlotQuery, er
 		return SlotQuery{}, &ValidationError{Field: "clinic", Reason: ReasonEmpty}
 	}
 	from, to := s.Window()
-	return SlotQuery{Service: service, ClinicID: clinic, From: from, To: to, OpenOnly: true}, nil
+	return SlotQuery{Service: service, ClinicID: clinic, From: from, To: to, OpenOnly: true, At: s.Now().UTC()}, nil
 }
 
 // EarliestSlot returns the earliest slot with a place left in the window,
@@ -262,6 +267,141 @@ func (s *Service) forgetRoom(service ServiceKind, clinic ClinicID) {
 		}
 		return q.Clinics[clinic].Bookable()
 	})
+}
+
+// Offer holds the earliest slot with a place left in the window for the
+// booker (Rules.Hold), in place of any hold they had, and returns it with
+// the time the hold lapses; a zero Hold rule holds nothing. A place taken
+// between the search and the hold sends it on to the next slot. No place
+// left anywhere is ErrQuotaFull.
+func (s *Service) Offer(ctx context.Context, b Booker, service ServiceKind, clinic ClinicID) (Slot, time.Time, error) {
+	q, err := s.slotQuery(service, clinic)
+	if err != nil {
+		return Slot{}, time.Time{}, err
+	}
+	if s.Rules.Hold <= 0 {
+		sl, err := s.EarliestSlot(ctx, service, clinic)
+		return sl, time.Time{}, err
+	}
+	// The booker's own hold (an offer they left without a word, an update
+	// that failed after holding) would hide its place from this search.
+	if err := s.Store.Release(ctx, b); err != nil {
+		return Slot{}, time.Time{}, fmt.Errorf("booking: offer: %w", err)
+	}
+	// Most bookers meet the same earliest slots: a few at a time are tried,
+	// and the search is made again while the crowd fills them.
+	q.Limit = 4
+	for range 8 {
+		slots, err := s.Store.Slots(ctx, q)
+		if err != nil {
+			return Slot{}, time.Time{}, fmt.Errorf("booking: offer: %w", err)
+		}
+		if len(slots) == 0 {
+			break
+		}
+		for _, sl := range slots {
+			held, until, err := s.hold(ctx, b, sl.ID)
+			switch {
+			case err == nil:
+				return held, until, nil
+			case !errors.Is(err, ErrSlotTaken):
+				return Slot{}, time.Time{}, fmt.Errorf("booking: offer: %w", err)
+			}
+		}
+	}
+	s.forgetRoom(service, clinic)
+	return Slot{}, time.Time{}, ErrQuotaFull
+}
+
+// HoldSlot holds slot id for the booker, in place of any hold they had,
+// and returns it with the time the hold lapses (zero when the Hold rule
+// holds nothing). A slot outside the window is ErrSlotUnavailable, one
+// without a place ErrSlotTaken.
+func (s *Service) HoldSlot(ctx context.Context, b Booker, id SlotID) (Slot, time.Time, error) {
+	sl, err := s.Store.Slot(ctx, id)
+	if err != nil {
+		return Slot{}, time.Time{}, fmt.Errorf("booking: hold slot %d: %w", id, err)
+	}
+	if from, to := s.Window(); sl.Start.Before(from) || !sl.Start.Before(to) {
+		return Slot{}, time.Time{}, ErrSlotUnavailable
+	}
+	if s.Rules.Hold <= 0 {
+		return sl, time.Time{}, nil
+	}
+	held, until, err := s.hold(ctx, b, id)
+	if errors.Is(err, ErrSlotTaken) {
+		s.forgetRoom(sl.Service, sl.ClinicID)
+	}
+	return held, until, err
+}
+
+func (s *Service) hold(ctx context.Context, b Booker, id SlotID) (Slot, time.Time, error) {
+	now := s.Now().UTC()
+	until := now.Add(s.Rules.Hold)
+	sl, err := s.Store.Hold(ctx, Hold{SlotID: id, Booker: b, Until: until}, now)
+	if err != nil {
+		return Slot{}, time.Time{}, err
+	}
+	return sl, until, nil
+}
+
+// Release gives back the place held for the booker, if any: the booker
+// declined the offer or left it.
+func (s *Service) Release(ctx context.Context, b Booker) error {
+	if err := s.Store.Release(ctx, b); err != nil {
+		return fmt.Errorf("booking: release hold: %w", err)
+	}
+	return nil
+}
+
+// DayPlaces is a day of the booking window and the places left on it.
+type DayPlaces struct {
+	Day    Date // in the clinics' time zone
+	Places int
+}
+
+// OpenDays returns the days of the window on which service at clinic has
+// a place left, in order, each with how many (places held for bookers
+// considering an offer not counted).
+func (s *Service) OpenDays(ctx context.Context, service ServiceKind, clinic ClinicID) ([]DayPlaces, error) {
+	q, err := s.slotQuery(service, clinic)
+	if err != nil {
+		return nil, err
+	}
+	slots, err := s.Store.Slots(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("booking: open days: %w", err)
+	}
+	var days []DayPlaces
+	for _, sl := range slots {
+		d := DateOf(sl.Start, s.Rules.Location)
+		if n := len(days); n == 0 || days[n-1].Day != d {
+			days = append(days, DayPlaces{Day: d})
+		}
+		days[len(days)-1].Places += sl.Remaining()
+	}
+	return days, nil
+}
+
+// DaySlots returns the slots of service at clinic with a place left that
+// start on day (in the clinics' time zone) within the window, in order.
+func (s *Service) DaySlots(ctx context.Context, service ServiceKind, clinic ClinicID, day Date) ([]Slot, error) {
+	q, err := s.slotQuery(service, clinic)
+	if err != nil {
+		return nil, err
+	}
+	begin := time.Date(day.Year, day.Month, day.Day, 0, 0, 0, 0, s.Rules.Location)
+	if from := begin.UTC(); from.After(q.From) {
+		q.From = from
+	}
+	if to := begin.AddDate(0, 0, 1).UTC(); to.Before(q.To) {
+		q.To = to
+	}
+	slots, err := s.Store.Slots(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("booking: day slots: %w", err)
+	}
+	return slots, nil
 }
 
 // OpenSlots returns page (from 0) of the slots with a place left in the
@@ -323,6 +463,10 @@ type BookRequest struct {
 	ConsentAt time.Time
 	// IdempotencyKey makes a retried request return the same booking.
 	IdempotencyKey string
+	// HeldUntil is when the hold of the offer lapses (zero: none); a
+	// booking that finds no place after it fails with ErrHoldExpired
+	// joined to ErrSlotTaken.
+	HeldUntil time.Time
 }
 
 // Book books the slot for the patient. It fails with a *ValidationError for
@@ -374,6 +518,9 @@ func (s *Service) Book(ctx context.Context, r BookRequest) (Booking, error) {
 			continue // reference collision: draw another
 		case errors.Is(err, ErrSlotTaken):
 			s.forgetRoom(slot.Service, slot.ClinicID) // the cached status may still count the place
+			if !r.HeldUntil.IsZero() && !nb.CreatedAt.Before(r.HeldUntil) {
+				return Booking{}, errors.Join(ErrHoldExpired, err)
+			}
 			return Booking{}, err
 		case !inWindow && errors.Is(err, ErrNotFound):
 			return Booking{}, ErrSlotUnavailable
@@ -526,6 +673,43 @@ func (s *Service) Enquire(ctx context.Context, l Lookup) (Booking, error) {
 func (s *Service) VerifyForCancel(ctx context.Context, l Lookup) (Booking, error) {
 	v := s.verification(l, AuditVerify)
 	return s.Store.Verify(ctx, v)
+}
+
+// Move moves the booking ref that matches l to slot to (another time at
+// the same clinic, another clinic, or the other service when the patient
+// may use it), keeping its reference: the new place is claimed and the old
+// one given back in one transaction, the booker's live hold on to keeping
+// the new place. It fails with ErrNotFound on any mismatch, a
+// *CooldownError, *EligibilityError, ErrSlotUnavailable (outside the
+// window, or the booking's own slot), ErrSlotTaken (the booking stays as
+// it was; joined with ErrHoldExpired when heldUntil has passed) or
+// ErrAppointmentStarted.
+func (s *Service) Move(ctx context.Context, l Lookup, ref Reference, to SlotID, heldUntil time.Time) (Booking, error) {
+	slot, err := s.Store.Slot(ctx, to)
+	if err != nil {
+		return Booking{}, fmt.Errorf("booking: move to slot %d: %w", to, err)
+	}
+	if from, end := s.Window(); slot.Start.Before(from) || !slot.Start.Before(end) {
+		return Booking{}, ErrSlotUnavailable
+	}
+	p := Patient{Document: l.Document, DateOfBirth: l.DateOfBirth}
+	if err := s.CheckEligibility(p, slot.Service, slot.Start); err != nil {
+		return Booking{}, err
+	}
+	// Unlike Verify and Cancel, the store's Move does not yet decide the
+	// cool-down in its own transaction: it is read here first.
+	v := s.verification(l, AuditMove)
+	if err := s.cooldown(ctx, l.Booker, v.Patient, v.At); err != nil {
+		return Booking{}, err
+	}
+	b, err := s.Store.Move(ctx, v, ref, to)
+	if errors.Is(err, ErrSlotTaken) {
+		s.forgetRoom(slot.Service, slot.ClinicID)
+		if !heldUntil.IsZero() && !v.At.Before(heldUntil) {
+			return Booking{}, errors.Join(ErrHoldExpired, err)
+		}
+	}
+	return b, err
 }
 
 // Cancel cancels the booking ref that matches l and returns its place to

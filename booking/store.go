@@ -32,15 +32,34 @@ type Store interface {
 	// Slots returns the slots that match q, ordered by start then ID.
 	Slots(ctx context.Context, q SlotQuery) ([]Slot, error)
 	// QuotaCounts sums capacity and places taken per (service, clinic) over
-	// the slots that start in [from, to).
-	QuotaCounts(ctx context.Context, from, to time.Time) ([]QuotaCount, error)
+	// the slots that start in [from, to). A place held at at (see Hold)
+	// counts as taken; an expired hold counts for nothing.
+	QuotaCounts(ctx context.Context, from, to, at time.Time) ([]QuotaCount, error)
+
+	// Hold keeps one place of h.SlotID for h.Booker until h.Until, in
+	// place of any hold the booker had: one hold per booker. The place must
+	// be free at at: capacity above the places booked plus the other holds
+	// live at at (Until after at); otherwise ErrSlotTaken, and the
+	// booker's earlier hold is gone all the same. No such slot is
+	// ErrNotFound. A hold that lapsed counts for nothing from that moment,
+	// whether or not it was ever removed: no sweeper is needed for any
+	// count to be right. It returns the slot with Held as of at.
+	Hold(ctx context.Context, h Hold, at time.Time) (Slot, error)
+	// Release drops the booker's hold, if any.
+	Release(ctx context.Context, b Booker) error
+	// DropHolds removes the holds that lapsed by at and returns how many:
+	// tidying only, as a lapsed hold is counted nowhere.
+	DropHolds(ctx context.Context, at time.Time) (int, error)
 
 	// Book claims one place of b.SlotID and records the booking, atomically:
 	//   - a non-empty IdempotencyKey seen before returns that booking, unchanged;
 	//   - the patient's active bookings whose slot ended by b.CreatedAt become
 	//     StatusCompleted; another active one fails with ErrAlreadyBooked;
-	//   - the claim is a single conditional update (taken < capacity); no place
-	//     left fails with ErrSlotTaken, no such slot with ErrNotFound;
+	//   - the claim takes the place that b.Booker's hold on the slot keeps, if
+	//     that hold is live at b.CreatedAt: it cannot fail for want of room;
+	//     without one, it takes a free place, the other bookers' live holds
+	//     counting as taken; no place left fails with ErrSlotTaken, no such
+	//     slot with ErrNotFound; either way the booker's hold is gone;
 	//   - a reference already in use fails with ErrConflict (the caller retries
 	//     with a new one).
 	Book(ctx context.Context, b NewBooking) (Booking, error)
@@ -77,6 +96,16 @@ type Store interface {
 	// a slot that started by v.At returns ErrAppointmentStarted. The
 	// cool-down is applied as by Verify.
 	Cancel(ctx context.Context, v Verification, ref Reference) (Booking, error)
+	// Move moves the booking with reference ref that matches v to slot to,
+	// in one transaction: the new place is claimed as Book claims it (a
+	// live hold of v.Booker on to keeps it) and the old place given back
+	// together; the reference stays, Sequence goes up by one, and an
+	// AuditMove record names v.Booker. No place at to is ErrSlotTaken and
+	// leaves the booking as it was; to being its slot already is
+	// ErrSlotUnavailable; a booking not active or whose slot started by
+	// v.At is ErrAppointmentStarted. A mismatch records AuditVerifyFailed
+	// and returns ErrNotFound.
+	Move(ctx context.Context, v Verification, ref Reference, to SlotID) (Booking, error)
 	// FailedVerifications returns the times of failed verifications since
 	// since, newest first: those made by the booker, and those for the
 	// patient (by anyone).
@@ -128,8 +157,11 @@ type SlotQuery struct {
 	ClinicID ClinicID  // empty: every clinic (and video)
 	From, To time.Time // slot start in [From, To); zero: unbounded
 	OpenOnly bool      // only slots with a place left
-	Limit    int       // 0: no limit
-	Offset   int
+	// At is when holds are counted: a hold live at At keeps its place
+	// (OpenOnly, Slot.Held). Zero counts none.
+	At     time.Time
+	Limit  int // 0: no limit
+	Offset int
 }
 
 // QuotaCount is the summed capacity and places taken of one service at one
@@ -181,6 +213,14 @@ type BookingQuery struct {
 	Status   Status      // empty: all
 }
 
+// Hold is one place of a slot kept for a booker while they consider the
+// offer of it, so that accepting cannot fail for want of room.
+type Hold struct {
+	SlotID SlotID
+	Booker Booker
+	Until  time.Time // the hold lapses at Until
+}
+
 // AuditAction is what an audit record says happened.
 type AuditAction string
 
@@ -188,6 +228,7 @@ type AuditAction string
 const (
 	AuditBook         AuditAction = "book"
 	AuditCancel       AuditAction = "cancel"
+	AuditMove         AuditAction = "move" // moved to another slot by the booker named
 	AuditEnquire      AuditAction = "enquire"
 	AuditVerify       AuditAction = "verify" // verified ahead of a cancel
 	AuditVerifyFailed AuditAction = "verify_failed"

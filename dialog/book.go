@@ -6,8 +6,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/clinicbot/clinicbot/booking"
+	"github.com/clinicbot/clinicbot/locales"
 )
 
 // Events of the booking flow.
@@ -24,6 +26,13 @@ const (
 	evBooked    = "booked"
 	evTaken     = "taken"
 	evFull      = "full"
+	// evGone: the offer found no place, and neither service has one left:
+	// the service step says so, once.
+	evGone = "gone"
+	// evClinicFull, evRegionFull: the chosen clinic has no place left; the
+	// region's other clinics have some, or none.
+	evClinicFull = "clinic_full"
+	evRegionFull = "region_full"
 )
 
 // bookFlow is A, book for others, step by step as spec/flows.md lists it.
@@ -31,7 +40,7 @@ var bookFlow = flow{
 	name:   flowBook,
 	prefix: "a_",
 	title:  "A. Book for others 為他人預約",
-	steps: append(identify("tip.book", "1970/1/1", "mobile"),
+	steps: slices.Concat(identify("tip.book", "1970/1/1", "mobile"), []step{
 		step{
 			name: "mobile",
 			// No "share my phone number" button: it sends the booker's own
@@ -53,7 +62,7 @@ var bookFlow = flow{
 			},
 			ask:  askService,
 			opts: serviceChoices,
-			read: chosen(chooseService),
+			read: towardOffer(chooseService),
 			next: map[string]string{evAlready: "already_booked", evEnded: stMenu, evClinic: "region", evVideo: "offer", evRefused: "video_refused"},
 			note: "A6 指定診所 · 視像診症服務",
 		},
@@ -83,84 +92,96 @@ var bookFlow = flow{
 		},
 		step{
 			name: "region",
-			ask:  ask("region.prompt"),
+			ask:  askRegion,
 			opts: regionChoices,
-			read: chosen(func(t *turn, c choice) string {
+			read: towardOffer(func(t *turn, c choice) string {
 				t.s.Answers.Region = prefixed(c.id, prefixRegion)
 				return evRegion
 			}),
-			next: map[string]string{evRegion: "clinic"},
+			next: map[string]string{evRegion: "clinic", evGone: "service"},
 			note: "A7 香港 · 九龍 · 新界及離島",
 		},
 		step{
 			name: "clinic",
+			on:   checkRegionOpen,
 			ask:  askClinic,
 			opts: clinicChoices,
-			read: chosen(func(t *turn, c choice) string {
+			read: towardOffer(func(t *turn, c choice) string {
 				t.s.Answers.ClinicID = prefixed(c.id, prefixClinic)
 				return evClinic
 			}),
-			next: map[string]string{evClinic: "offer"},
+			next: map[string]string{evClinic: "offer", evGone: "service", evRegionFull: "region"},
+			// A region that filled up since its status was read (a second
+			// at most) sends the booker back to the regions, whose statuses
+			// say so: evRegionFull from on.
 			note: "A8 診所診症名額狀況",
 		},
 		step{
 			name: "offer",
 			on:   offerEarliest,
-			fail: []failure{{err: booking.ErrQuotaFull, event: evFull, say: sayOwn}},
 			ask:  askSlot("offer.prompt"),
 			opts: fixed(choice{id: optAccept, key: "opt.accept"}, choice{id: optDecline, key: "opt.decline"}),
-			read: chosen(byID(map[string]string{optAccept: evAccept, optDecline: evDecline})),
-			next: map[string]string{evFull: "service", evAccept: "booking", evDecline: "search"},
-			note: "A9–A11 系統安排最早的診症時段",
+			read: chosen(func(t *turn, c choice) string {
+				if c.id == optDecline {
+					t.s.Answers.Declined = t.s.Answers.SlotID
+					return evDecline
+				}
+				return evAccept
+			}),
+			next: map[string]string{evFull: "service", evGone: "service", evClinicFull: "clinic", evRegionFull: "region",
+				evAccept: "booking", evDecline: "search"},
+			holds: true,
+			note:  "A9–A11 系統安排最早的診症時段, held for the booker",
 		},
 		step{
 			name: "search",
 			ask:  ask("search.prompt"),
 			opts: fixed(choiceOK),
-			read: chosen(func(t *turn, _ choice) string {
-				t.s.Answers.Page = 0
-				return evConfirm
-			}),
-			next: map[string]string{evConfirm: "slots"},
+			read: always(evConfirm),
+			next: map[string]string{evConfirm: "days"},
 			note: "A12 搜尋另一時段",
 		},
-		step{
-			name: "slots",
-			ask:  askSlots,
-			opts: slotChoices,
-			read: readSlot,
-			next: map[string]string{evPick: "accept"},
-			note: "A13 選擇時段",
-		},
-		step{
-			name: "accept",
-			ask:  askSlot("accept.prompt"),
-			opts: fixed(choice{id: optAccept, key: "opt.accept"}, choice{id: optOtherSlot, key: "opt.other_slot"}),
-			read: chosen(func(t *turn, c choice) string {
-				if c.id == optOtherSlot {
-					t.s.Answers.SlotID = 0
-					return evOtherSlot
-				}
-				return evAccept
-			}),
-			next: map[string]string{evOtherSlot: "slots", evAccept: "booking"},
-			note: "A14 接納預約",
-		},
-		step{
-			name: "booking",
-			on:   bookSlot,
-			fail: []failure{
-				{err: booking.ErrSlotTaken, event: evTaken, say: "slot.taken"},
-				{err: booking.ErrSlotUnavailable, event: evTaken, say: "slot.taken"},
-				{err: booking.ErrNotFound, event: evTaken, say: "slot.taken"},
-				{err: booking.ErrAlreadyBooked, event: evAlready},
-				{err: booking.ErrTooManyAttempts, event: evEnded, say: sayOwn},
-				{err: booking.ErrNotEligible, event: evRefused},
+	},
+		pickSteps("accept"),
+		[]step{
+			step{
+				name: "accept",
+				on:   holdPicked,
+				fail: []failure{
+					{err: booking.ErrSlotTaken, event: evTaken, say: "slot.gone"},
+					{err: booking.ErrSlotUnavailable, event: evTaken, say: "slot.gone"},
+				},
+				holds: true,
+				ask:   askSlot("accept.prompt"),
+				opts:  fixed(choice{id: optAccept, key: "opt.accept"}, choice{id: optOtherSlot, key: "opt.other_slot"}),
+				read: chosen(func(t *turn, c choice) string {
+					if c.id == optOtherSlot {
+						t.s.Answers.SlotID = 0
+						return evOtherSlot
+					}
+					return evAccept
+				}),
+				next: map[string]string{evOtherSlot: "days", evAccept: "booking", evTaken: "times"},
+				note: "A14 接納預約, held for the booker",
 			},
-			next: map[string]string{evBooked: "booked", evTaken: "offer", evAlready: "already_booked", evEnded: stMenu, evRefused: "video_refused"},
-			note: "books the slot",
+			step{
+				name: "booking",
+				on:   bookSlot,
+				fail: []failure{
+					{err: booking.ErrHoldExpired, event: evTaken, say: "hold.expired"},
+					{err: booking.ErrSlotTaken, event: evTaken, say: "slot.taken"},
+					{err: booking.ErrSlotUnavailable, event: evTaken, say: "slot.taken"},
+					{err: booking.ErrNotFound, event: evTaken, say: "slot.taken"},
+					{err: booking.ErrAlreadyBooked, event: evAlready},
+					{err: booking.ErrTooManyAttempts, event: evEnded, say: sayOwn},
+					{err: booking.ErrNotEligible, event: evRefused},
+				},
+				next:  map[string]string{evBooked: "booked", evTaken: "offer", evAlready: "already_booked", evEnded: stMenu, evRefused: "video_refused"},
+				holds: true,
+				note:  "books the slot",
+			},
+			menuStep("booked", askBooked, "A15 預約成功"),
 		},
-		menuStep("booked", askBooked, "A15 預約成功"),
 	),
 }
 
@@ -293,10 +314,62 @@ func carryPatient(t *turn, c choice) string {
 	return a.Flow
 }
 
-func regionChoices(*turn) ([]choice, error) {
+// askRegion lists the regions with their quota status, as the clinic step
+// lists clinics.
+func askRegion(t *turn) (Reply, error) {
+	clinics, err := t.e.svc.Clinics(t.ctx, "")
+	if err != nil {
+		return Reply{}, fmt.Errorf("dialog: clinics: %w", err)
+	}
+	q, err := t.quota()
+	if err != nil {
+		return Reply{}, err
+	}
+	sums := make(map[booking.Region]*booking.QuotaStatus)
+	for _, c := range clinics {
+		st := q.Clinics[c.ID]
+		if sums[c.Region] == nil {
+			sums[c.Region] = &booking.QuotaStatus{}
+		}
+		sums[c.Region].Remaining += st.Remaining
+		sums[c.Region].Capacity += st.Capacity
+	}
+	r := t.reply("region.prompt", nil)
+	for _, reg := range booking.Regions {
+		st := booking.QuotaStatus{Level: booking.QuotaFull}
+		if sum := sums[reg]; sum != nil && sum.Remaining > 0 {
+			st = *sum
+			st.Level = booking.QuotaAvailable
+			if float64(st.Remaining) < t.e.svc.Rules.LimitedBelow*float64(st.Capacity) {
+				st.Level = booking.QuotaLimited
+			}
+		}
+		r.Text += "\n" + t.text("clinic.line", map[string]any{"name": t.text("region."+string(reg), nil), "status": t.quotaWord(st)})
+	}
+	return r, nil
+}
+
+// regionChoices offers the regions with a clinic that has places left:
+// a region whose clinics are all full is shown but not offered, so no
+// booker is sent into it to be told so.
+func regionChoices(t *turn) ([]choice, error) {
+	clinics, err := t.e.svc.Clinics(t.ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("dialog: clinics: %w", err)
+	}
+	q, err := t.quota()
+	if err != nil {
+		return nil, err
+	}
+	open := make(map[booking.Region]bool)
+	for _, c := range clinics {
+		open[c.Region] = open[c.Region] || q.Clinics[c.ID].Bookable()
+	}
 	var cs []choice
 	for _, r := range booking.Regions {
-		cs = append(cs, choice{id: prefixRegion + string(r), key: "region." + string(r)})
+		name := "region." + string(r)
+		cs = append(cs, choice{id: prefixRegion + string(r), key: name,
+			full: !open[r], fullKey: "region.full", fullArgs: map[string]any{"region": t.text(name, nil)}})
 	}
 	return cs, nil
 }
@@ -346,14 +419,129 @@ func clinicChoices(t *turn) ([]choice, error) {
 }
 
 // offerEarliest finds the earliest slot of the chosen service and clinic
-// (A9).
+// and holds a place of it for the booker (A9).
 func offerEarliest(t *turn) (string, error) {
 	a := &t.s.Answers
-	slot, err := t.e.svc.EarliestSlot(t.ctx, booking.ServiceKind(a.Service), booking.ClinicID(a.ClinicID))
-	if err != nil {
-		return "", fmt.Errorf("dialog: earliest slot: %w", err)
+	slot, until, err := t.e.svc.Offer(t.ctx, t.booker, booking.ServiceKind(a.Service), booking.ClinicID(a.ClinicID))
+	t.placesChanged()
+	if errors.Is(err, booking.ErrQuotaFull) {
+		return t.offerFull()
 	}
-	a.SlotID = int64(slot.ID)
+	if err != nil {
+		return "", fmt.Errorf("dialog: offer: %w", err)
+	}
+	a.SlotID, a.HoldUntil = int64(slot.ID), until
+	return "", nil
+}
+
+// offerFull answers an offer that found no place (the chosen clinic or
+// service filled up since its status was read, a second at most) as a
+// button pressed after its choice filled up is answered: by the quota
+// statuses, fresh, in place of the question answered. With no place left
+// in either service the service step says so, once; otherwise the
+// region's clinics, the regions, or the services show what filled up.
+func (t *turn) offerFull() (string, error) {
+	q, err := t.quota() // fresh: the offer dropped a status that still showed room
+	if err != nil {
+		return "", err
+	}
+	if !q.Clinic.Bookable() && !q.Video.Bookable() {
+		return evGone, nil
+	}
+	t.replace = true
+	if t.s.Answers.Service == string(booking.ServiceVideo) {
+		return evFull, nil
+	}
+	if open, err := t.regionOpen(q); err != nil || !open {
+		return evRegionFull, err
+	}
+	return evClinicFull, nil
+}
+
+// checkRegionOpen leads back from a region that has no place left by the
+// time its clinics are listed: to the regions, or, with no place left in
+// either service, to the service step, which says so.
+func checkRegionOpen(t *turn) (string, error) {
+	q, err := t.quota()
+	if err != nil {
+		return "", err
+	}
+	if open, err := t.regionOpen(q); err != nil || open {
+		return "", err
+	}
+	t.replace = true
+	if !q.Clinic.Bookable() && !q.Video.Bookable() {
+		return evGone, nil
+	}
+	return evRegionFull, nil
+}
+
+// regionOpen reports whether a clinic of the chosen region has a place.
+func (t *turn) regionOpen(q booking.Quota) (bool, error) {
+	clinics, err := t.e.svc.Clinics(t.ctx, booking.Region(t.s.Answers.Region))
+	if err != nil {
+		return false, fmt.Errorf("dialog: clinics: %w", err)
+	}
+	for _, c := range clinics {
+		if q.Clinics[c.ID].Bookable() {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// towardOffer is chosen for the steps that lead to an offer (service,
+// region, clinic). A choice that filled up since it was shown is answered
+// by the quota statuses, fresh, not by a notice on top of them: with no
+// place left in either service, by the service step, which says so; a
+// clinic whose region filled up with it, by the regions; a button, by the
+// same question again; typed text that names it, by its refusal.
+func towardOffer(then func(t *turn, c choice) string) func(*turn) (string, error) {
+	return func(t *turn) (string, error) {
+		c, err := t.choose()
+		var bad *invalidInput
+		if !errors.As(err, &bad) || bad.key == "input.unknown" {
+			if err != nil {
+				return "", err
+			}
+			return then(t, c), nil
+		}
+		q, err := t.quota()
+		if err != nil {
+			return "", err
+		}
+		name := conversation.info(t.s.State).name
+		switch {
+		case !q.Clinic.Bookable() && !q.Video.Bookable() && name != "service":
+			return evGone, nil
+		case name == "clinic":
+			if open, err := t.regionOpen(q); err != nil || !open {
+				return evRegionFull, err // the regions' statuses say which filled up
+			}
+		}
+		if t.in.Kind != InputOption {
+			return "", bad // typed: the booker asked for it by name
+		}
+		// A button pressed after its choice filled up: the question
+		// again, in place of the one answered, its fresh statuses (for
+		// reference, as the seed's) saying what filled up.
+		t.s.Nonce = newNonce()
+		t.replace = true
+		return "", nil
+	}
+}
+
+// holdPicked holds a place of the slot picked from the list (A13), in
+// place of any other the booker held.
+func holdPicked(t *turn) (string, error) {
+	a := &t.s.Answers
+	_, until, err := t.e.svc.HoldSlot(t.ctx, t.booker, booking.SlotID(a.SlotID))
+	t.placesChanged()
+	if err != nil {
+		a.SlotID, a.HoldUntil = 0, time.Time{}
+		return "", fmt.Errorf("dialog: hold slot: %w", err)
+	}
+	a.HoldUntil = until
 	return "", nil
 }
 
@@ -370,6 +558,12 @@ func askSlot(key string) func(*turn) (Reply, error) {
 			return Reply{}, err
 		}
 		r := t.reply(key, map[string]any{"place": place, "when": t.text("detail.when", map[string]any{"when": t.when(slot)})})
+		if until := t.s.Answers.HoldUntil; !until.IsZero() {
+			r.Text += "\n" + t.text("hold.note", map[string]any{
+				"hold":  locales.FormatIdle(t.s.Lang, t.e.svc.Rules.Hold),
+				"until": locales.FormatTime(t.s.Lang, t.local(until)),
+			})
+		}
 		if slot.Service == booking.ServiceVideo {
 			// The seed's notes on video (who may use it, who may be
 			// asked to come in person) are read before accepting.
@@ -377,59 +571,6 @@ func askSlot(key string) func(*turn) (Reply, error) {
 		}
 		return r, nil
 	}
-}
-
-func askSlots(t *turn) (Reply, error) {
-	r := t.reply("slots.prompt", map[string]any{"page": t.s.Answers.Page + 1})
-	choices, err := t.choices()
-	if err != nil {
-		return Reply{}, err
-	}
-	if !slices.ContainsFunc(choices, func(c choice) bool { return strings.HasPrefix(c.id, prefixSlot) }) {
-		r.Text += "\n" + t.text("slots.none", nil)
-	}
-	return r, nil
-}
-
-func slotChoices(t *turn) ([]choice, error) {
-	a := t.s.Answers
-	slots, more, err := t.e.svc.OpenSlots(t.ctx, booking.ServiceKind(a.Service), booking.ClinicID(a.ClinicID), a.Page, t.e.pageSize)
-	if err != nil {
-		return nil, fmt.Errorf("dialog: open slots: %w", err)
-	}
-	var cs []choice
-	for _, sl := range slots {
-		cs = append(cs, choice{id: prefixSlot + strconv.FormatInt(int64(sl.ID), 10), name: t.slotLabel(sl)})
-	}
-	if a.Page > 0 {
-		cs = append(cs, choice{id: optPrev, key: "opt.prev"})
-	}
-	if more {
-		cs = append(cs, choice{id: optNext, key: "opt.next"})
-	}
-	return cs, nil
-}
-
-// readSlot turns the page or picks a slot; a new page replaces the list.
-func readSlot(t *turn) (string, error) {
-	c, err := t.choose()
-	if err != nil {
-		return "", err
-	}
-	a := &t.s.Answers
-	switch c.id {
-	case optNext:
-		a.Page++
-	case optPrev:
-		a.Page--
-	default:
-		id, _ := strconv.ParseInt(prefixed(c.id, prefixSlot), 10, 64)
-		a.SlotID = id
-		return evPick, nil
-	}
-	t.s.Nonce = newNonce()
-	t.replace = true
-	return "", nil
 }
 
 // bookSlot books the slot in the answers (A10, A14).
@@ -441,7 +582,10 @@ func bookSlot(t *turn) (string, error) {
 		SlotID:         booking.SlotID(a.SlotID),
 		ConsentAt:      a.ConsentAt,
 		IdempotencyKey: a.FlowID + ":" + strconv.FormatInt(a.SlotID, 10),
+		HeldUntil:      a.HoldUntil,
 	})
+	t.placesChanged()
+	a.HoldUntil = time.Time{} // the booking spent the hold, or it is gone
 	if err != nil {
 		a.SlotID = 0
 		return "", fmt.Errorf("dialog: book: %w", err)

@@ -14,7 +14,8 @@ const tzid = "Asia/Hong_Kong"
 
 // calendarFile is the booking as an iCalendar event. Its UID derives from
 // the reference alone, so the file sent again (a replayed accept) updates
-// the same calendar entry rather than adding another.
+// the same calendar entry rather than adding another; its SEQUENCE is the
+// booking's moves, so a moved booking's file replaces the older one.
 func calendarFile(b booking.Booking, clinic *booking.Clinic, lang, summary, description string, loc *time.Location) *File {
 	ref := strings.ReplaceAll(string(b.Reference), "-", "")
 	cal := ics.NewCalendar()
@@ -30,6 +31,7 @@ func calendarFile(b booking.Booking, clinic *booking.Clinic, lang, summary, desc
 
 	ev := cal.AddEvent("booking-" + strings.ToLower(ref) + "@clinicbot")
 	ev.SetDtStampTime(b.CreatedAt)
+	ev.SetSequence(b.Sequence)
 	const local = "20060102T150405"
 	ev.SetProperty(ics.ComponentPropertyDtStart, b.Slot.Start.In(loc).Format(local), ics.WithTZID(tzid))
 	ev.SetProperty(ics.ComponentPropertyDtEnd, b.Slot.End.In(loc).Format(local), ics.WithTZID(tzid))

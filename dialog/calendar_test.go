@@ -56,4 +56,21 @@ func TestCalendarFile(t *testing.T) {
 	if !bytes.Equal(again.Data, f.Data) {
 		t.Errorf("the same booking gave two different calendar files")
 	}
+	if seq := ev.GetProperty(ics.ComponentPropertySequence); seq == nil || seq.Value != "0" {
+		t.Errorf("SEQUENCE = %v, want 0", seq)
+	}
+	// Moved: the same UID, a higher SEQUENCE, the new time.
+	b.Sequence = 1
+	b.Slot.Start, b.Slot.End = b.Slot.Start.Add(24*time.Hour), b.Slot.End.Add(24*time.Hour)
+	moved, err := ics.ParseCalendar(bytes.NewReader(calendarFile(b, clinic, "zh-HK", "s", "d", hk).Data))
+	if err != nil {
+		t.Fatalf("ParseCalendar(moved) = %v", err)
+	}
+	mev := moved.Events()[0]
+	if mev.Id() != ev.Id() {
+		t.Errorf("moved UID = %q, want %q", mev.Id(), ev.Id())
+	}
+	if seq := mev.GetProperty(ics.ComponentPropertySequence); seq == nil || seq.Value != "1" {
+		t.Errorf("moved SEQUENCE = %v, want 1", seq)
+	}
 }

@@ -4,8 +4,11 @@
 // with en and zh-CN translations from package locales.
 //
 // Each flow is a table of steps (book.go, verify.go; identify.go is the
-// sub-flow that asks who the patient is, spliced into all three; menu.go
-// holds the steps outside any flow). A step says everything about itself:
+// sub-flow that asks who the patient is, spliced into all three; pick.go
+// the sub-flow that picks another time by day, spliced into booking;
+// menu.go holds the steps outside any flow). Steps that may hold a place
+// for the booker (an offer, a slot to accept) say so, and the engine gives
+// the place back when an update leaves them without booking. A step says everything about itself:
 // its question and options, how its answer is read, what its entry does on
 // booking.Service, and where each event and each expected booking failure
 // leads. One github.com/looplab/fsm machine is built from the tables when

@@ -24,11 +24,9 @@ type Options struct {
 	// Location is where the booker's dates and times are shown.
 	// Default: Asia/Hong_Kong.
 	Location *time.Location
-	// PageSize is the most slots listed at once (8).
-	PageSize int
 	// MaxFailures is how many invalid answers at one step end the flow (5).
 	MaxFailures int
-	// HistoryLimit is how many steps /back can go back (8).
+	// HistoryLimit is how many steps /back can go back (7).
 	HistoryLimit int
 	// SessionIdle is how long a session lives without a message, as the
 	// session store keeps it: the time-out notice says it (15m).
@@ -43,7 +41,6 @@ type Engine struct {
 	log          *slog.Logger
 	now          func() time.Time
 	loc          *time.Location
-	pageSize     int
 	maxFailures  int
 	historyLimit int
 	sessionIdle  time.Duration
@@ -65,7 +62,6 @@ func New(svc *booking.Service, opts Options) (*Engine, error) {
 		log:          opts.Logger,
 		now:          opts.Now,
 		loc:          opts.Location,
-		pageSize:     opts.PageSize,
 		maxFailures:  opts.MaxFailures,
 		historyLimit: opts.HistoryLimit,
 		sessionIdle:  opts.SessionIdle,
@@ -82,14 +78,11 @@ func New(svc *booking.Service, opts Options) (*Engine, error) {
 	if e.loc == nil {
 		e.loc = booking.HongKong()
 	}
-	if e.pageSize <= 0 {
-		e.pageSize = 8
-	}
 	if e.maxFailures <= 0 {
 		e.maxFailures = 5
 	}
 	if e.historyLimit <= 0 {
-		e.historyLimit = 8
+		e.historyLimit = 7
 	}
 	if e.sessionIdle <= 0 {
 		e.sessionIdle = 15 * time.Minute
@@ -112,6 +105,11 @@ func (e *Engine) Step(ctx context.Context, booker booking.Booker, s *Session, in
 	t := e.newTurn(ctx, booker, s, in)
 	if err := t.run(); err != nil {
 		*s = before
+		if info := conversation.info(s.State); info != nil && info.table == flowBook && !info.holds {
+			// The failed update may have held a place the session does
+			// not know of; should this fail too, the hold lapses.
+			_ = e.svc.Release(ctx, booker)
+		}
 		if ctx.Err() != nil {
 			return Result{}, fmt.Errorf("dialog: step: %w", err)
 		}
@@ -142,7 +140,7 @@ func (e *Engine) Step(ctx context.Context, booker booking.Booker, s *Session, in
 }
 
 func (e *Engine) newTurn(ctx context.Context, booker booking.Booker, s *Session, in Input) *turn {
-	return &turn{e: e, ctx: ctx, booker: booker, s: s, in: in, entry: s.Answers}
+	return &turn{e: e, ctx: ctx, booker: booker, s: s, in: in, entry: s.Answers, from: s.State}
 }
 
 // turn is the work of one Step.
@@ -164,8 +162,15 @@ type turn struct {
 	made *booking.Booking
 	// settled says the handler has already asked the next question.
 	settled bool
-	// quotaSeen is the quota status read during this update.
+	// quotaSeen is the quota status read during this update: one reading
+	// for every step it enters, so that a step's entry that checked the
+	// quota and its question agree. Whatever changes places (an offer, a
+	// hold, a booking, a cancel, a release) drops it: placesChanged.
 	quotaSeen *booking.Quota
+	// from is the state the update began in; left says its hold, if any,
+	// has been seen to (leaveHold).
+	from string
+	left bool
 }
 
 // invalidInput is a handler's refusal of an answer: the reason is said and
@@ -381,7 +386,6 @@ func (t *turn) advance(event string) error {
 		if event, err = t.enter(); err != nil {
 			return err
 		}
-		t.quotaSeen = nil // the side effect may have changed it
 	}
 	final := conversation.info(s.State)
 	switch {
@@ -395,7 +399,10 @@ func (t *turn) advance(event string) error {
 	case conversation.info(origin).flow != final.flow:
 		s.History = nil
 	default:
-		s.History = append(s.History, Frame{State: origin, Answers: t.entry})
+		// A hold is of its moment: going back re-offers and holds afresh.
+		entry := t.entry
+		entry.HoldUntil = time.Time{}
+		s.History = append(s.History, Frame{State: origin, Answers: entry})
 		if n := len(s.History) - t.e.historyLimit; n > 0 {
 			s.History = append(s.History[:0], s.History[n:]...)
 		}
@@ -404,6 +411,45 @@ func (t *turn) advance(event string) error {
 	s.Nonce = newNonce()
 	return t.prompt()
 }
+
+// leaveHold gives back the place held for the booker when the update took
+// them from a step that may hold one (see step.holds) to one that does
+// not, without booking it (a decline, /back, /exit, /start, a new flow),
+// and when it ended the booking flow. A release that fails is logged: the
+// hold lapses by itself.
+//
+// prompt calls it before asking the next question, so that what the
+// question shows (places left) already counts the place given back.
+func (t *turn) leaveHold() {
+	if t.left {
+		return
+	}
+	t.left = true
+	from := t.from
+	was, now := conversation.info(from), conversation.info(t.s.State)
+	if was == nil || t.made != nil {
+		return
+	}
+	left := was.holds && (now == nil || !now.holds)
+	// A booking flow that ends gives back any hold too: one held by an
+	// update whose answer was lost (the store kept it, the session did
+	// not) would otherwise count as taken, for this booker too, until it
+	// lapsed.
+	ended := was.table == flowBook && (now == nil || now.table != flowBook || now.ends)
+	if !left && !ended {
+		return
+	}
+	t.s.Answers.HoldUntil = time.Time{}
+	t.placesChanged()
+	if err := t.e.svc.Release(t.ctx, t.booker); err != nil {
+		t.e.log.LogAttrs(t.ctx, slog.LevelWarn, "hold not released; it lapses by itself",
+			slog.String("state", from), slog.Any("booker", t.booker), slog.Any("error", err))
+	}
+}
+
+// placesChanged drops the quota status read in this update: the update
+// has just taken or given back a place.
+func (t *turn) placesChanged() { t.quotaSeen = nil }
 
 // endFlow drops the flow's answers (the patient's personal data) and its
 // history.

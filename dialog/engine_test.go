@@ -111,11 +111,11 @@ type failingStore struct {
 
 var errBroken = errors.New("disk on fire")
 
-func (f *failingStore) QuotaCounts(ctx context.Context, from, to time.Time) ([]booking.QuotaCount, error) {
+func (f *failingStore) QuotaCounts(ctx context.Context, from, to, at time.Time) ([]booking.QuotaCount, error) {
 	if f.fail.Load() {
 		return nil, f.err
 	}
-	return f.Store.QuotaCounts(ctx, from, to)
+	return f.Store.QuotaCounts(ctx, from, to, at)
 }
 
 // TestUnexpectedError: an unmapped error is answered "something went

@@ -11,6 +11,7 @@ import (
 // prompt asks the current step's question: its message and its options,
 // carrying the session's step nonce.
 func (t *turn) prompt() error {
+	t.leaveHold()
 	s := t.s
 	st := conversation.info(s.State)
 	if st == nil || st.ask == nil {

@@ -83,11 +83,19 @@ type Answers struct {
 	ClinicID  string    `json:"cl,omitempty"`
 	SlotID    int64     `json:"sl,omitempty"`
 	Page      int       `json:"pg,omitempty"`
-	Reference string    `json:"rf,omitempty"`
 	// Screened says the patient of these answers has been looked up
 	// (booking.Service.Screen): coming back to the service choice, after a
 	// full offer or with /back, does not look them up again.
 	Screened bool `json:"sc,omitempty"`
+	// HoldUntil is when the place kept for the booker on SlotID lapses;
+	// zero while none is held.
+	HoldUntil time.Time `json:"hu,omitzero"`
+	// Declined is the slot offered and declined; Day ("2006-01-02") and
+	// Part ("am", "pm") are where the booker is picking another.
+	Declined  int64  `json:"dc,omitempty"`
+	Day       string `json:"dy,omitempty"`
+	Part      string `json:"pt,omitempty"`
+	Reference string `json:"rf,omitempty"`
 }
 
 // InFlow reports whether a flow is open (personal data may be held).

@@ -50,6 +50,10 @@ type step struct {
 	// ends marks a step that ends its flow: the answers (the patient's
 	// personal data) are dropped on reaching it.
 	ends bool
+	// holds marks a step at which the booker may hold a place (an offer,
+	// a slot to accept, the booking): an update that leaves such steps for
+	// one that is not, without booking, gives the place back.
+	holds bool
 	// note is a line for the diagram (the seed step it implements).
 	note string
 	// sub names the sub-flow the step was spliced from ("" for none).
@@ -248,11 +252,6 @@ func chosen(then func(t *turn, c choice) string) func(*turn) (string, error) {
 // always returns a read that takes any of the step's choices as event.
 func always(event string) func(*turn) (string, error) {
 	return chosen(func(*turn, choice) string { return event })
-}
-
-// byID returns a then that maps the chosen option's ID to an event.
-func byID(events map[string]string) func(*turn, choice) string {
-	return func(_ *turn, c choice) string { return events[c.id] }
 }
 
 // prefixed returns what follows prefix in id.

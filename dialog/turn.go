@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/clinicbot/clinicbot/booking"
-	"github.com/clinicbot/clinicbot/locales"
 )
 
 // Option IDs. They are short and stable: Telegram callback data (64 bytes)
@@ -23,8 +22,6 @@ const (
 	optVideo         = "video"
 	optAccept        = "accept"
 	optDecline       = "decline"
-	optNext          = "next"
-	optPrev          = "prev"
 	optOtherSlot     = "slots"
 	optCancelBooking = "cxlb"
 	prefixRegion     = "r:"
@@ -143,14 +140,4 @@ func (t *turn) quota() (booking.Quota, error) {
 		t.quotaSeen = &q
 	}
 	return *t.quotaSeen, nil
-}
-
-// slotLabel is a slot's start in every language, for its option.
-func (t *turn) slotLabel(sl booking.Slot) booking.Text {
-	at := t.local(sl.Start)
-	return booking.Text{
-		ZhHK: locales.FormatDateTime(locales.ZhHK, at),
-		En:   locales.FormatDateTime(locales.En, at),
-		ZhCN: locales.FormatDateTime(locales.ZhCN, at),
-	}
 }

@@ -65,6 +65,7 @@ var cancelFlow = flow{
 			name: "cancelling",
 			on: func(t *turn) (string, error) {
 				b, err := t.e.svc.Cancel(t.ctx, t.lookup(), booking.Reference(t.s.Answers.Reference))
+				t.placesChanged()
 				if err != nil {
 					return "", fmt.Errorf("dialog: cancel: %w", err)
 				}

@@ -475,7 +475,7 @@ func (s *Server) quotaPage(w http.ResponseWriter, r *http.Request, q *request) {
 		Next: day.AddDate(0, 0, quotaDays).Format(time.DateOnly), Places: places}
 	for i := range quotaDays {
 		from := day.AddDate(0, 0, i)
-		counts, err := s.opts.Store.QuotaCounts(r.Context(), from.UTC(), from.AddDate(0, 0, 1).UTC())
+		counts, err := s.opts.Store.QuotaCounts(r.Context(), from.UTC(), from.AddDate(0, 0, 1).UTC(), s.opts.Now())
 		if err != nil {
 			s.storeFailure(w, r, q, "quota", err)
 			return

@@ -283,6 +283,7 @@ func Exercise(t *testing.T, open func(t *testing.T) booking.Store) {
 		{"Verification", verificationCases},
 		{"Concurrency", concurrencyCases},
 		{"Staff", staffCases},
+		{"Hold", holdCases},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

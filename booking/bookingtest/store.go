@@ -292,7 +292,7 @@ func testQuotaCounts(t *testing.T, f *fixture) {
 	f.mustBook(patient(2), booker(2), v.ID)
 	f.mustBook(patient(3), booker(3), v.ID)
 
-	got, err := f.store.QuotaCounts(f.ctx, at(0, 9, 30), at(3, 0, 0))
+	got, err := f.store.QuotaCounts(f.ctx, at(0, 9, 30), at(3, 0, 0), f.clock.Now())
 	if err != nil {
 		t.Fatalf("QuotaCounts: %v", err)
 	}

@@ -266,7 +266,7 @@ func ts(t time.Time) time.Time { return sqlstore.Stored(t) }
 var dialect = sqlstore.Dialect{
 	Time:      func(t time.Time) any { return ts(t) },
 	ScanTime:  func(t *time.Time) any { return (*utcTime)(t) },
-	ForUpdate: " FOR UPDATE",
+	ForUpdate: " FOR NO KEY UPDATE",
 	NoLimit:   "ALL",
 	// synchronous_commit off for the statement's own transaction: it
 	// commits at once, and the WAL writer flushes it within a fraction of

@@ -97,12 +97,13 @@ func (s *Store) Slots(ctx context.Context, q booking.SlotQuery) (_ []booking.Slo
 }
 
 // QuotaCounts sums capacity and places taken per service and clinic over
-// the slots that start in [from, to).
-func (s *Store) QuotaCounts(ctx context.Context, from, to time.Time) (_ []booking.QuotaCount, err error) {
+// the slots that start in [from, to), the holds live at at counting as
+// taken.
+func (s *Store) QuotaCounts(ctx context.Context, from, to, at time.Time) (_ []booking.QuotaCount, err error) {
 	defer wrap(&err, "quota counts")
 	ctx, cancel := bound(ctx)
 	defer cancel()
-	return sqlstore.QuotaCounts(ctx, s.pooled, from, to)
+	return sqlstore.QuotaCounts(ctx, s.pooled, from, to, at)
 }
 
 // Book claims one place of nb.SlotID and records the booking, atomically.
@@ -155,7 +156,7 @@ func book(ctx context.Context, tx pgx.Tx, nb booking.NewBooking) (booking.Bookin
 	// The claim: one conditional update. No place left (the slot exists:
 	// the booking's foreign key holds it) rolls the booking and its audit
 	// record back.
-	slot, err := sqlstore.Claim(ctx, db, nb.SlotID)
+	slot, err := sqlstore.Claim(ctx, db, nb.SlotID, nb.Booker, nb.CreatedAt)
 	if err != nil {
 		return booking.Booking{}, err
 	}
@@ -353,4 +354,63 @@ func (s *Store) BindKey(ctx context.Context, fingerprint string, at time.Time) (
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		return sqlstore.BindKey(ctx, on(tx), fingerprint, at)
 	})
+}
+
+// Hold keeps one place of h.SlotID for h.Booker until h.Until, in place of
+// the booker's earlier hold, if a place is free at at.
+func (s *Store) Hold(ctx context.Context, h booking.Hold, at time.Time) (_ booking.Slot, err error) {
+	defer wrap(&err, "hold slot %d", h.SlotID)
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	var (
+		sl   booking.Slot
+		held bool
+	)
+	err = s.inTx(ctx, func(tx pgx.Tx) (err error) {
+		sl, held, err = sqlstore.Hold(ctx, on(tx), h, at)
+		return err
+	})
+	if err != nil {
+		return booking.Slot{}, err
+	}
+	if !held {
+		return booking.Slot{}, booking.ErrSlotTaken
+	}
+	return sl, nil
+}
+
+// Release drops the booker's hold, if any.
+func (s *Store) Release(ctx context.Context, b booking.Booker) (err error) {
+	defer wrap(&err, "release hold")
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	return sqlstore.Release(ctx, s.pooled, b)
+}
+
+// DropHolds removes the holds that lapsed by at and returns how many.
+func (s *Store) DropHolds(ctx context.Context, at time.Time) (_ int, err error) {
+	defer wrap(&err, "drop holds")
+	return sqlstore.DropHolds(ctx, s.pooled, at)
+}
+
+// Move moves the booking ref that matches v to slot to, in one transaction.
+func (s *Store) Move(ctx context.Context, v booking.Verification, ref booking.Reference, to booking.SlotID) (_ booking.Booking, err error) {
+	defer wrap(&err, "move to slot %d", to)
+	ctx, cancel := bound(ctx)
+	defer cancel()
+	var (
+		b       booking.Booking
+		matched bool
+	)
+	err = s.inTx(ctx, func(tx pgx.Tx) (err error) {
+		b, matched, err = sqlstore.Move(ctx, on(tx), v, ref, to)
+		return err
+	})
+	if err != nil {
+		return booking.Booking{}, err
+	}
+	if !matched {
+		return booking.Booking{}, booking.ErrNotFound
+	}
+	return b, nil
 }

@@ -67,7 +67,16 @@ func TestStoreUnavailable(t *testing.T) {
 		{"SaveSlots", func(ctx context.Context) error { _, err := s.SaveSlots(ctx, []booking.Slot{slot}); return err }, nil},
 		{"Slot", func(ctx context.Context) error { _, err := s.Slot(ctx, slot.ID); return err }, nil},
 		{"Slots", func(ctx context.Context) error { _, err := s.Slots(ctx, booking.SlotQuery{}); return err }, nil},
-		{"QuotaCounts", func(ctx context.Context) error { _, err := s.QuotaCounts(ctx, now, now.Add(72*time.Hour)); return err }, nil},
+		{"QuotaCounts", func(ctx context.Context) error {
+			_, err := s.QuotaCounts(ctx, now, now.Add(72*time.Hour), now)
+			return err
+		}, nil},
+		{"Hold", func(ctx context.Context) error {
+			_, err := s.Hold(ctx, booking.Hold{SlotID: slot.ID, Booker: v.Booker, Until: now.Add(time.Minute)}, now)
+			return err
+		}, nil},
+		{"Release", func(ctx context.Context) error { return s.Release(ctx, v.Booker) }, nil},
+		{"DropHolds", func(ctx context.Context) error { _, err := s.DropHolds(ctx, now); return err }, nil},
 		{"Book", func(ctx context.Context) error { _, err := s.Book(ctx, newBooking("AAAA-0001")); return err }, nil},
 		{"Screen", func(ctx context.Context) error {
 			return s.Screen(ctx, booking.Screening{Booker: booker, Patient: "nobody", At: now})

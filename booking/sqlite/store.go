@@ -105,9 +105,10 @@ func (s *Store) Slots(ctx context.Context, q booking.SlotQuery) ([]booking.Slot,
 }
 
 // QuotaCounts sums capacity and places taken per service and clinic over
-// the slots that start in [from, to).
-func (s *Store) QuotaCounts(ctx context.Context, from, to time.Time) ([]booking.QuotaCount, error) {
-	counts, err := sqlstore.QuotaCounts(ctx, s.reader, from, to)
+// the slots that start in [from, to), the holds live at at counting as
+// taken.
+func (s *Store) QuotaCounts(ctx context.Context, from, to, at time.Time) ([]booking.QuotaCount, error) {
+	counts, err := sqlstore.QuotaCounts(ctx, s.reader, from, to, at)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: quota counts: %w", err)
 	}
@@ -153,7 +154,7 @@ func book(ctx context.Context, tx *sql.Tx, nb booking.NewBooking) (booking.Booki
 		return booking.Booking{}, booking.ErrConflict
 	}
 
-	slot, err := sqlstore.Claim(ctx, db, nb.SlotID)
+	slot, err := sqlstore.Claim(ctx, db, nb.SlotID, nb.Booker, nb.CreatedAt)
 	if err != nil {
 		return booking.Booking{}, err
 	}
@@ -346,4 +347,65 @@ func (s *Store) BindKey(ctx context.Context, fingerprint string, at time.Time) e
 		return fmt.Errorf("sqlite: bind key: %w", translate(err))
 	}
 	return nil
+}
+
+// Hold keeps one place of h.SlotID for h.Booker until h.Until, in place of
+// the booker's earlier hold, if a place is free at at.
+func (s *Store) Hold(ctx context.Context, h booking.Hold, at time.Time) (booking.Slot, error) {
+	var (
+		sl   booking.Slot
+		held bool
+	)
+	err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
+		sl, held, err = sqlstore.Hold(ctx, on(tx), h, at)
+		return err
+	})
+	if err != nil {
+		return booking.Slot{}, fmt.Errorf("sqlite: hold slot %d: %w", h.SlotID, translate(err))
+	}
+	if !held {
+		return booking.Slot{}, fmt.Errorf("sqlite: hold slot %d: %w", h.SlotID, booking.ErrSlotTaken)
+	}
+	return sl, nil
+}
+
+// Release drops the booker's hold, if any.
+func (s *Store) Release(ctx context.Context, b booking.Booker) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error { return sqlstore.Release(ctx, on(tx), b) })
+	if err != nil {
+		return fmt.Errorf("sqlite: release hold: %w", translate(err))
+	}
+	return nil
+}
+
+// DropHolds removes the holds that lapsed by at and returns how many.
+func (s *Store) DropHolds(ctx context.Context, at time.Time) (int, error) {
+	var n int
+	err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
+		n, err = sqlstore.DropHolds(ctx, on(tx), at)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: drop holds: %w", translate(err))
+	}
+	return n, nil
+}
+
+// Move moves the booking ref that matches v to slot to, in one transaction.
+func (s *Store) Move(ctx context.Context, v booking.Verification, ref booking.Reference, to booking.SlotID) (booking.Booking, error) {
+	var (
+		b       booking.Booking
+		matched bool
+	)
+	err := s.inTx(ctx, func(tx *sql.Tx) (err error) {
+		b, matched, err = sqlstore.Move(ctx, on(tx), v, ref, to)
+		return err
+	})
+	if err != nil {
+		return booking.Booking{}, fmt.Errorf("sqlite: move to slot %d: %w", to, translate(err))
+	}
+	if !matched {
+		return booking.Booking{}, fmt.Errorf("sqlite: move: %w", booking.ErrNotFound)
+	}
+	return b, nil
 }

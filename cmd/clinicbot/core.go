@@ -148,6 +148,7 @@ func (e *env) openCore(ctx context.Context, m *metrics.Metrics) (*core, error) {
 	c.svc.Rules.WindowDays = e.cfg.BookingWindowDays
 	c.svc.Rules.MaxActivePerBooker = e.cfg.MaxActivePerBooker
 	c.svc.Rules.MaxPatientsPerHour = e.cfg.MaxPatientsPerHour
+	c.svc.Rules.Hold = e.cfg.Hold
 	// Every screen shows clinics or the quota; reading them once a minute
 	// and once a second takes most reads of a conversation off the store.
 	// An imported clinic list shows within the minute.

@@ -58,7 +58,7 @@ func fillSchedule(ctx context.Context, store booking.Store, now time.Time, days 
 	have := make(map[key]bool)
 	for d := range days {
 		from := time.Date(today.Year, today.Month, today.Day+d, 0, 0, 0, 0, loc)
-		counts, err := store.QuotaCounts(ctx, from.UTC(), from.AddDate(0, 0, 1).UTC())
+		counts, err := store.QuotaCounts(ctx, from.UTC(), from.AddDate(0, 0, 1).UTC(), now)
 		if err != nil {
 			return 0, fmt.Errorf("schedule of %s: %w", from.Format(time.DateOnly), err)
 		}

@@ -301,8 +301,8 @@ func startTelegram(ctx context.Context, tg *telegram.Bot, webhookURL, secret str
 	return nil
 }
 
-// maintain marks ended bookings completed, at start and then every
-// completeEvery, and purges personal data past the retention and tops up
+// maintain marks ended bookings completed and drops lapsed holds, at
+// start and then every completeEvery, and purges personal data past the retention and tops up
 // the schedule every maintenanceEvery, until ctx ends.
 func (e *env) maintain(ctx context.Context, a *app) {
 	log := e.log.With("component", "maintenance")
@@ -318,6 +318,15 @@ func (e *env) maintain(ctx context.Context, a *app) {
 			log.Error("completing ended bookings failed", "error", err)
 		} else if n > 0 {
 			log.Info("ended bookings completed", "bookings", n)
+		}
+		// Tidying only: a lapsed hold is counted nowhere.
+		if n, err := a.store.DropHolds(ctx, now); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			log.Error("dropping lapsed holds failed", "error", err)
+		} else if n > 0 {
+			log.Debug("lapsed holds dropped", "holds", n)
 		}
 		if longAt.IsZero() || now.Sub(longAt) >= maintenanceEvery {
 			if !longAt.IsZero() { // at start, serve has just filled the schedule

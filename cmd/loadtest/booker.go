@@ -68,11 +68,16 @@ const (
 	stCancelConfirm
 	stCancelled
 	stTryAgain // the router's apology: something went wrong / try again
+	stSearch   // after declining: "search for another slot", OK
+	stDays     // the days with places
+	stPart     // morning or afternoon
+	stTimes    // a part of a day's times
 )
 
 var stepNames = [...]string{"unknown", "empty", "menu", "doc_type", "doc_number", "dob", "dob_check", "mobile",
 	"consent", "service", "quota_full", "region", "clinic", "offer", "booked", "done_again", "already_booked",
-	"verify_service", "enquired", "cancel_show", "cancel_confirm", "cancelled", "try_again"}
+	"verify_service", "enquired", "cancel_show", "cancel_confirm", "cancelled", "try_again",
+	"search", "days", "part", "times"}
 
 func (s step) String() string { return stepNames[s] }
 
@@ -99,15 +104,33 @@ var keySteps = map[string]step{
 	"cancel.show":           stCancelShow,
 	"cancel.confirm":        stCancelConfirm,
 	"cancel.done":           stCancelled,
+	"search.prompt":         stSearch,
+	"days.prompt":           stDays,
+	"part.prompt":           stPart,
+	"times.prompt":          stTimes,
 	"err.internal":          stTryAgain,
 	"err.unavailable":       stTryAgain,
 }
 
-// quotaKeys are the replies that say places ran out somewhere.
+// quotaKeys are the replies that say places ran out somewhere: said as a
+// reply of their own, or as a line added to a prompt (clinic.region_full).
 var quotaKeys = map[string]bool{
 	"service.none": true, "service.full": true, "clinic.full": true, "clinic.region_full": true,
-	"err.quota_full": true, "slot.taken": true, "err.slot_taken": true,
+	"err.quota_full": true, "slot.taken": true, "err.slot_taken": true, "hold.expired": true, "slot.gone": true,
+	"region.full": true,
 }
+
+// quotaLines are the signatures of quotaKeys, to find those said as a line
+// of another reply.
+var quotaLines = func() []signature {
+	var out []signature
+	for _, s := range signatures() {
+		if quotaKeys[s.key] {
+			out = append(out, s)
+		}
+	}
+	return out
+}()
 
 // refusalKeys are replies to an answer the engine did not understand; a
 // simulated booker that gets one has misread its screen.
@@ -133,6 +156,11 @@ func screenOf(res dialog.Result) screen {
 	}
 	for i, r := range res.Replies {
 		sc.keys = append(sc.keys, r.Key)
+		for _, q := range quotaLines {
+			if q.key != r.Key && strings.Contains(r.Text, q.text) {
+				sc.keys = append(sc.keys, q.key)
+			}
+		}
 		if st, ok := keySteps[r.Key]; ok {
 			sc.step = st
 		}
@@ -212,6 +240,9 @@ type result struct {
 	errors   int // apologies and unanswered sends
 	unknown  int // screens not understood
 	quota    int // replies that said places ran out somewhere
+	// quotaBy counts them by locale key, and by whether the booker
+	// got a place in the end (a "+" after the key).
+	quotaBy  map[string]int
 	lastStep step
 }
 
@@ -226,6 +257,9 @@ type bookerRun struct {
 	retries  int // apologies in a row accepted before giving up
 	// think is how long the booker reads before answering (0: at once).
 	think time.Duration
+	// decline makes the booker decline the first offer and pick a time
+	// by day instead: the first day, part and time listed.
+	decline bool
 	// pause, when set, is called before each send (the pacer).
 	pause func(ctx context.Context) (time.Time, error)
 	// observe receives each update's latency and whether it was answered
@@ -244,6 +278,7 @@ func (b *bookerRun) run(ctx context.Context) result {
 	last := typed("/start")
 	next := last
 	leaving := false // next is the booker's last action
+	emptyPicks := 0  // lists to pick another time from that had nothing
 	for res.updates < b.maxSteps {
 		if ctx.Err() != nil {
 			res.outcome = outStuck
@@ -283,6 +318,10 @@ func (b *bookerRun) run(ctx context.Context) result {
 		for _, k := range sc.keys {
 			if quotaKeys[k] {
 				res.quota++
+				if res.quotaBy == nil {
+					res.quotaBy = make(map[string]int)
+				}
+				res.quotaBy[k]++
 			}
 			if refusalKeys[k] {
 				res.unknown++ // the booker's answer was not understood
@@ -392,6 +431,24 @@ func (b *bookerRun) run(ctx context.Context) result {
 				return res
 			}
 			next = press(sc, "accept")
+			if b.decline && sc.has("decline") {
+				b.decline = false
+				next = press(sc, "decline")
+			}
+		case stSearch:
+			next = press(sc, "ok")
+			if emptyPicks > 0 {
+				next = typed("/back") // nothing to pick: back to an offer
+			}
+		case stDays, stPart, stTimes:
+			prefix := map[step]string{stDays: "d:", stPart: "p:", stTimes: "s:"}[sc.step]
+			i := slices.IndexFunc(sc.options, func(o string) bool { return strings.HasPrefix(o, prefix) })
+			if i < 0 {
+				emptyPicks++
+				next = typed("/back") // filled up meanwhile
+				break
+			}
+			next = press(sc, sc.options[i])
 		case stBooked, stAlready:
 			res.booked = true
 			reached = true

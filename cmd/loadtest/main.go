@@ -59,6 +59,7 @@ type config struct {
 	think       time.Duration
 	enquire     float64
 	cancel      float64
+	decline     float64
 	hold        int
 	tgLimit     bool
 	drills      string
@@ -95,6 +96,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.think, "think", 0, "surge: how long a booker reads each answer before the next step (spread 0.5–1.5×)")
 	fs.Float64Var(&c.enquire, "enquire", 0.1, "throughput: share of bookers who enquire after booking")
 	fs.Float64Var(&c.cancel, "cancel", 0.1, "throughput: share of bookers who cancel after booking")
+	fs.Float64Var(&c.decline, "decline", 0.1, "throughput: share of bookers who decline the offer and pick a time by day")
 	fs.IntVar(&c.hold, "hold", 1000, "router throughput: bookers left mid-flow afterwards to measure Redis memory per active session")
 	fs.BoolVar(&c.tgLimit, "telegram-limit", true, "telegram path: keep the adapter's own send rate limits (about 25 messages/s)")
 	fs.StringVar(&c.drills, "drills", "kill", "faults: comma-separated drills among kill, redis, postgres (redis and postgres restart the machine's shared services)")
@@ -146,6 +148,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.bookers < 1 || c.concurrency < 1 || c.perSlot < 1 || c.rate < 0 || c.hold < 0 {
 		errs = append(errs, errors.New("-bookers, -concurrency and -per-slot must be positive, -rate and -hold not negative"))
+	}
+	if c.decline < 0 || c.decline > 1 {
+		errs = append(errs, errors.New("-decline is a share: 0 to 1"))
 	}
 	if c.enquire < 0 || c.cancel < 0 || c.enquire+c.cancel > 1 {
 		errs = append(errs, errors.New("-enquire and -cancel are shares: each at least 0, together at most 1"))

@@ -49,11 +49,13 @@ func (o *outcomeCounter) String() string {
 
 // fleet runs bookers and keeps what they did.
 type fleet struct {
-	conn    conn
-	rec     *recorder
-	pace    *pacer
-	goals   func(i int) []goal
-	think   time.Duration
+	conn  conn
+	rec   *recorder
+	pace  *pacer
+	goals func(i int) []goal
+	think time.Duration
+	// decline is the share of bookers who decline the offer first.
+	decline float64
 	results []result
 }
 
@@ -67,6 +69,8 @@ func (f *fleet) booker(i int) (*bookerRun, error) {
 		id: i, patient: p, goals: f.goals(i), conn: f.conn,
 		rng:      rand.New(rand.NewPCG(uint64(i), 7)),
 		maxSteps: 80, retries: 10, think: f.think,
+		// Spread like mixGoals's shares, from the other end of each hundred.
+		decline: float64(99-i%100)/100 < f.decline,
 		observe: f.rec.observe,
 	}
 	if f.pace != nil {
@@ -118,11 +122,21 @@ type tally struct {
 	// never ended went round.
 	stuckAt    map[step]int
 	stuckQuota int
+	// quotaBy counts the "places ran out" replies by key, those to
+	// bookers who got a place in the end marked "(placed)".
+	quotaBy map[string]int
 }
 
 func (f *fleet) tally(first int) tally {
-	t := tally{byOutcome: make(map[outcome]int), accepted: make(map[int]bool), stuckAt: make(map[step]int)}
+	t := tally{byOutcome: make(map[outcome]int), accepted: make(map[int]bool), stuckAt: make(map[step]int),
+		quotaBy: make(map[string]int)}
 	for i, r := range f.results {
+		for k, n := range r.quotaBy {
+			if r.booked {
+				k += " (placed)"
+			}
+			t.quotaBy[k] += n
+		}
 		t.byOutcome[r.outcome]++
 		if r.outcome == outStuck {
 			t.stuckAt[r.lastStep]++
@@ -181,7 +195,7 @@ func throughput(ctx context.Context, c config, s *services, log *slog.Logger, re
 		return err
 	}
 	defer func() { router.Close(); router.Wait() }()
-	f := &fleet{rec: &recorder{}, goals: mixGoals(c.enquire, c.cancel), conn: routerConn{router}}
+	f := &fleet{rec: &recorder{}, goals: mixGoals(c.enquire, c.cancel), conn: routerConn{router}, decline: c.decline}
 	if c.path == "telegram" {
 		srv, stop, err := newFakeTelegram()
 		if err != nil {
@@ -398,7 +412,10 @@ func storeChecks(ctx context.Context, s *services, rep *report, accepted map[int
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	rep.check("places taken = active bookings", taken == active, "taken=%d active=%d", taken, active)
+	rep.check("places booked (slots.taken) = active bookings", taken == active, "taken=%d active=%d", taken, active)
+	if err := holdChecks(ctx, s, rep, active); err != nil {
+		return err
+	}
 	if wantActive >= 0 {
 		rep.check("active bookings as expected", active == wantActive, "active=%d want=%d", active, wantActive)
 	}
@@ -460,6 +477,12 @@ func surge(ctx context.Context, c config, s *services, log *slog.Logger, rep *re
 	rep.figure("PostgreSQL transactions per booking", "%.1f (all transactions of the run / bookings)", float64(pgN.transactions-pg0.transactions)/float64(max(t.booked, 1)))
 	rep.figure("process heap in use / memory from OS", "%s / %s (load generator included)", mib(heap), mib(sys))
 	rep.figure("replies saying places ran out somewhere", "%d", t.quota)
+	var by []string
+	for k, n := range t.quotaBy {
+		by = append(by, fmt.Sprintf("%s %d", k, n))
+	}
+	slices.Sort(by)
+	rep.figure("  by reply", "%s", strings.Join(by, ", "))
 	rep.figure("router outcomes", "%s", metrics)
 	rep.figure("bookers", "%s", t)
 	poolFigure(rep, s)
@@ -469,5 +492,46 @@ func surge(ctx context.Context, c config, s *services, log *slog.Logger, rep *re
 	rep.check("everyone else was told the quota is full", t.byOutcome[outQuotaFull] == c.bookers-c.places && t.byOutcome[outDone] == c.places,
 		"%s", t)
 	rep.check("no error replies", failed == 0 && t.errs == 0 && t.unknown == 0, "apologies=%d errors=%d unknown=%d", failed, t.errs, t.unknown)
+	unplaced := c.bookers - t.booked
+	rep.check("at most one \"places ran out\" reply per booker left without a place", t.quota <= unplaced,
+		"replies=%d bookers without a place=%d", t.quota, unplaced)
 	return storeChecks(ctx, s, rep, t.accepted, c.places)
+}
+
+// holdChecks checks the holds against the active bookings: the places the
+// store counts taken now are the active bookings plus the live holds, and
+// once the longest hold made has lapsed (by the store's own count at that
+// time, nothing swept) they are the active bookings alone.
+func holdChecks(ctx context.Context, s *services, rep *report, active int) error {
+	now := time.Now().UTC()
+	var live, longer int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE until_at > $1),
+			count(*) FILTER (WHERE until_at > created_at + make_interval(secs => $2))
+		FROM holds`, now, s.svc.Rules.Hold.Seconds()).Scan(&live, &longer); err != nil {
+		return fmt.Errorf("check holds: %w", err)
+	}
+	counted := func(at time.Time) (int, error) {
+		counts, err := s.store.QuotaCounts(ctx, time.Time{}, now.AddDate(1, 0, 0), at)
+		if err != nil {
+			return 0, fmt.Errorf("check holds: %w", err)
+		}
+		n := 0
+		for _, c := range counts {
+			n += c.Taken
+		}
+		return n, nil
+	}
+	takenNow, err := counted(now)
+	if err != nil {
+		return err
+	}
+	takenLater, err := counted(now.Add(s.svc.Rules.Hold))
+	if err != nil {
+		return err
+	}
+	rep.check("places taken = active bookings + live holds", takenNow == active+live,
+		"taken=%d active=%d live holds=%d", takenNow, active, live)
+	rep.check("no hold outlives its expiry", longer == 0 && takenLater == active,
+		"holds longer than %v: %d; taken once every hold lapsed=%d, active=%d", s.svc.Rules.Hold, longer, takenLater, active)
+	return nil
 }

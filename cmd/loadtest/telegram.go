@@ -258,9 +258,10 @@ func signatures() []signature {
 	cat := locales.MustLoad()
 	var out []signature
 	for _, key := range []string{"service.none", "service.full", "clinic.full", "clinic.region_full", "err.quota_full",
-		"slot.taken", "err.internal", "err.unavailable", "doc.hkid.prompt", "dob.prompt", "dob.confirm", "booked",
+		"slot.taken", "hold.expired", "slot.gone", "region.full", "err.internal", "err.unavailable", "doc.hkid.prompt", "dob.prompt", "dob.confirm", "booked",
 		"done.again", "enquiry.done", "cancel.done", "cancel.confirm", "verify.service.prompt", "already.booked.hidden",
-		"already.booked", "menu.prompt", "service.prompt", "mobile.prompt", "consent.prompt", "region.prompt"} {
+		"already.booked", "menu.prompt", "service.prompt", "mobile.prompt", "consent.prompt", "region.prompt",
+		"search.prompt", "days.prompt", "part.prompt", "times.prompt"} {
 		raw, ok := cat.Raw(locales.Default, key)
 		if !ok {
 			continue
@@ -317,6 +318,18 @@ func classify(sc screen) step {
 		return stCancelConfirm
 	case sc.has("accept"):
 		return stOffer
+	case hasPrefix("d:"):
+		return stDays
+	case hasPrefix("p:"):
+		return stPart
+	case hasPrefix("s:") || hasKey("times.prompt"):
+		return stTimes
+	case hasKey("days.prompt"):
+		return stDays
+	case hasKey("part.prompt"):
+		return stPart
+	case hasKey("search.prompt"):
+		return stSearch
 	case sc.has("cxlb"):
 		return stCancelShow
 	case sc.has("enq") && sc.has("cxl"):

@@ -20,6 +20,9 @@
 //	! advance 16m     the clock moves on
 //	! restart         a fresh Engine and Router take over (same stores)
 //	! take            someone else takes every place of the slot on offer
+//	                  that is not held for a booker
+//	! fill [clinic]   someone else takes every place left in every slot (of
+//	                  the clinic)
 //	! again           the last update arrives again, with the same id
 //	! together 2      the next 2 updates arrive at once, before any answer
 //	< …               what the bot answered (rewritten by -update)
@@ -32,6 +35,7 @@ package dialogtest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -542,6 +546,18 @@ func (r *runner) directive(d string) {
 			t.Fatalf("! %s: want a count of at least 2", d)
 		}
 		r.together = n
+	case fields[0] == "fill" && len(fields) <= 2:
+		q := booking.SlotQuery{OpenOnly: true, At: r.env.Clock.Now()}
+		if len(fields) == 2 {
+			q.Service, q.ClinicID = booking.ServiceClinic, booking.ClinicID(fields[1])
+		}
+		slots, err := r.env.Service.Store.Slots(ctx, q)
+		if err != nil {
+			t.Fatalf("Slots() = %v", err)
+		}
+		for _, sl := range slots {
+			r.fill(sl.ID)
+		}
 	case d == "take":
 		s, err := r.env.Sessions.Load(ctx, dialog.SessionKey(r.header.booker))
 		if err != nil {
@@ -556,7 +572,8 @@ func (r *runner) directive(d string) {
 	}
 }
 
-// fill books every remaining place of a slot for other patients.
+// fill books every place of a slot that other patients can book: not
+// those held for a booker while their hold lives.
 func (r *runner) fill(id booking.SlotID) {
 	ctx := context.Background()
 	slot, err := r.env.Service.Store.Slot(ctx, id)
@@ -575,6 +592,9 @@ func (r *runner) fill(id booking.SlotID) {
 			SlotID:    id,
 			ConsentAt: r.env.Clock.Now(),
 		})
+		if errors.Is(err, booking.ErrSlotTaken) {
+			return // the rest is held
+		}
 		if err != nil {
 			r.t.Fatalf("Book(other patient) = %v", err)
 		}

@@ -56,6 +56,7 @@ type Config struct {
 	BookingWindowDays int           `env:"CLINICBOT_BOOKING_WINDOW_DAYS" envDefault:"3"`
 	ScheduleDays      int           `env:"CLINICBOT_SCHEDULE_DAYS" envDefault:"14"`
 	SessionTTL        time.Duration `env:"CLINICBOT_SESSION_TTL" envDefault:"15m"`
+	Hold              time.Duration `env:"CLINICBOT_HOLD" envDefault:"3m"`
 	UpdateTimeout     time.Duration `env:"CLINICBOT_UPDATE_TIMEOUT" envDefault:"30s"`
 	ShutdownTimeout   time.Duration `env:"CLINICBOT_SHUTDOWN_TIMEOUT" envDefault:"20s"`
 
@@ -209,6 +210,11 @@ func (c *Config) check() []string {
 			add("%s: want 1 to %d", n.name, maxPerBooker)
 		}
 	}
+	// A hold outliving the conversation would keep a place from everyone
+	// for a booker who can no longer accept it.
+	if c.Hold < 10*time.Second || (c.SessionTTL > 0 && c.Hold > c.SessionTTL) {
+		add("CLINICBOT_HOLD: want at least 10s and at most CLINICBOT_SESSION_TTL")
+	}
 	for _, d := range []struct {
 		name string
 		v    time.Duration
@@ -324,6 +330,7 @@ func (c Config) attrs() []slog.Attr {
 		slog.Int("booking_window_days", c.BookingWindowDays),
 		slog.Int("schedule_days", c.ScheduleDays),
 		slog.Duration("session_ttl", c.SessionTTL),
+		slog.Duration("hold", c.Hold),
 		slog.Duration("update_timeout", c.UpdateTimeout),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Int("max_active_per_booker", c.MaxActivePerBooker),

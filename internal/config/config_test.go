@@ -37,6 +37,7 @@ func TestLoadDefaults(t *testing.T) {
 		TelegramChatRate:   1,
 		MaxActivePerBooker: 4,
 		MaxPatientsPerHour: 6,
+		Hold:               3 * time.Minute,
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("Load(nil) (-want +got):\n%s", diff)
@@ -109,6 +110,7 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 		"TELEGRAM_CHAT_RATE=0", // must be positive
 		"CLINICBOT_MAX_ACTIVE_PER_BOOKER=0",
 		"CLINICBOT_MAX_PATIENTS_PER_HOUR=lots", // parse error (env)
+		"CLINICBOT_HOLD=5s",
 	})
 	var ce *Error
 	if !errors.As(err, &ce) {
@@ -120,6 +122,7 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 		"TELEGRAM_API_ENDPOINT", "HTTP_ADDR", "LOG_LEVEL", "LOG_FORMAT", "CLINICBOT_LANG", "CLINICBOT_SESSION_TTL",
 		"TELEGRAM_RATE", "TELEGRAM_CHAT_RATE",
 		"CLINICBOT_MAX_ACTIVE_PER_BOOKER", "CLINICBOT_MAX_PATIENTS_PER_HOUR",
+		"CLINICBOT_HOLD",
 	}
 	for _, v := range wantVars {
 		if !strings.Contains(err.Error(), v) {
@@ -132,6 +135,32 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 	// Parse errors name the variable, not the Go field.
 	if strings.Contains(err.Error(), "BookingWindowDays") {
 		t.Errorf("error names a Go field: %v", err)
+	}
+}
+
+func TestLoadHoldWithinSession(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		env []string
+		ok  bool
+	}{
+		{[]string{"CLINICBOT_HOLD=90s"}, true},
+		{[]string{"CLINICBOT_HOLD=15m"}, true},
+		{[]string{"CLINICBOT_HOLD=16m"}, false},
+		{[]string{"CLINICBOT_HOLD=20m", "CLINICBOT_SESSION_TTL=30m"}, true},
+		{[]string{"CLINICBOT_HOLD=0s"}, false},
+		{[]string{"CLINICBOT_HOLD=soon"}, false},
+	} {
+		c, err := Load(tt.env)
+		if (err == nil) != tt.ok {
+			t.Errorf("Load(%v) = %v, want ok %v", tt.env, err, tt.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "CLINICBOT_HOLD") {
+			t.Errorf("Load(%v) = %v, want it to name CLINICBOT_HOLD", tt.env, err)
+		}
+		if tt.ok && tt.env[0] == "CLINICBOT_HOLD=90s" && c.Hold != 90*time.Second {
+			t.Errorf("Load(%v).Hold = %v, want 90s", tt.env, c.Hold)
+		}
 	}
 }
 

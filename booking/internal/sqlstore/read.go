@@ -54,11 +54,16 @@ func Slot(ctx context.Context, db DB, id booking.SlotID) (booking.Slot, error) {
 // Slots returns the slots that match q, ordered by start then ID.
 func Slots(ctx context.Context, db DB, q booking.SlotQuery) ([]booking.Slot, error) {
 	var w where
+	heldCol := "0"
+	if !q.At.IsZero() {
+		w.args = append(w.args, db.Time(q.At))
+		heldCol = heldSQL("$1")
+	}
 	w.slots(db, q.Service, q.ClinicID, q.From, q.To)
 	if q.OpenOnly {
-		w.conds = append(w.conds, "s.taken < s.capacity")
+		w.conds = append(w.conds, "s.taken + "+heldCol+" < s.capacity")
 	}
-	query := `SELECT ` + slotColumns + ` FROM slots s` + w.String() + ` ORDER BY s.start_at, s.id`
+	query := `SELECT ` + slotColumns + `, ` + heldCol + ` FROM slots s` + w.String() + ` ORDER BY s.start_at, s.id`
 	if q.Limit > 0 || q.Offset > 0 {
 		limit := db.NoLimit // SQLite takes an OFFSET only after a LIMIT
 		if q.Limit > 0 {
@@ -67,15 +72,21 @@ func Slots(ctx context.Context, db DB, q booking.SlotQuery) ([]booking.Slot, err
 		query += " LIMIT " + limit + " OFFSET " + strconv.Itoa(max(q.Offset, 0))
 	}
 	rows, err := db.Query(ctx, query, w.args...)
-	return collect(rows, err, func(row Row) (booking.Slot, error) { return scanSlot(db, row) })
+	return collect(rows, err, func(row Row) (booking.Slot, error) {
+		var sl booking.Slot
+		err := row.Scan(&sl.ID, &sl.Service, &sl.ClinicID, db.ScanTime(&sl.Start), db.ScanTime(&sl.End),
+			&sl.Capacity, &sl.Taken, &sl.Held)
+		return sl, err
+	})
 }
 
 // QuotaCounts sums capacity and places taken per service and clinic over
-// the slots that start in [from, to).
-func QuotaCounts(ctx context.Context, db DB, from, to time.Time) ([]booking.QuotaCount, error) {
-	rows, err := db.Query(ctx, `SELECT service, coalesce(clinic_id, ''), sum(capacity), sum(taken)
-		FROM slots WHERE start_at >= $1 AND start_at < $2
-		GROUP BY service, clinic_id ORDER BY service, coalesce(clinic_id, '')`, db.Time(from), db.Time(to))
+// the slots that start in [from, to), the holds live at at counting as
+// taken.
+func QuotaCounts(ctx context.Context, db DB, from, to, at time.Time) ([]booking.QuotaCount, error) {
+	rows, err := db.Query(ctx, `SELECT s.service, coalesce(s.clinic_id, ''), sum(s.capacity), sum(s.taken + `+heldSQL("$3")+`)
+		FROM slots s WHERE s.start_at >= $1 AND s.start_at < $2
+		GROUP BY s.service, s.clinic_id ORDER BY s.service, coalesce(s.clinic_id, '')`, db.Time(from), db.Time(to), db.Time(at))
 	return collect(rows, err, func(row Row) (booking.QuotaCount, error) {
 		var c booking.QuotaCount
 		err := row.Scan(&c.Service, &c.ClinicID, &c.Capacity, &c.Taken)
@@ -86,7 +97,7 @@ func QuotaCounts(ctx context.Context, db DB, from, to time.Time) ([]booking.Quot
 // bookingSelect reads bookings with their slot; callers append conditions.
 const bookingSelect = `SELECT b.id, b.reference, ` + slotColumns + `,
 		coalesce(b.patient_masked, ''), b.document_type, b.booker_channel, b.booker_id,
-		b.status, b.consent_at, b.created_at, b.cancelled_at
+		b.status, b.consent_at, b.created_at, b.cancelled_at, b.sequence
 	FROM bookings b JOIN slots s ON s.id = b.slot_id`
 
 func scanBooking(db DB, row Row) (booking.Booking, error) {
@@ -95,7 +106,7 @@ func scanBooking(db DB, row Row) (booking.Booking, error) {
 		&b.Slot.ID, &b.Slot.Service, &b.Slot.ClinicID, db.ScanTime(&b.Slot.Start), db.ScanTime(&b.Slot.End),
 		&b.Slot.Capacity, &b.Slot.Taken,
 		&b.PatientMasked, &b.DocumentType, &b.Booker.Channel, &b.Booker.ID,
-		&b.Status, db.ScanTime(&b.ConsentAt), db.ScanTime(&b.CreatedAt), db.ScanTime(&b.CancelledAt))
+		&b.Status, db.ScanTime(&b.ConsentAt), db.ScanTime(&b.CreatedAt), db.ScanTime(&b.CancelledAt), &b.Sequence)
 	return b, err
 }
 

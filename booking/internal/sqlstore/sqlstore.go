@@ -56,9 +56,11 @@ type Dialect struct {
 	// ScanTime is the Scan destination that reads a time written by Time
 	// into *t, in UTC; NULL reads as the zero time.
 	ScanTime func(t *time.Time) any
-	// ForUpdate ends a SELECT of a row the transaction goes on to change:
-	// " FOR UPDATE" where that locks the row, empty where the transaction
-	// holds the database's write lock from its start.
+	// ForUpdate ends a SELECT of a row the transaction goes on to change
+	// (never its key): " FOR NO KEY UPDATE" where that locks the row, the
+	// lock an UPDATE of it takes, which lets the foreign keys of rows
+	// inserted meanwhile (bookings and holds of a slot) share it; empty
+	// where the transaction holds the database's write lock from its start.
 	ForUpdate string
 	// NoLimit is the LIMIT that sets no bound, for an OFFSET alone.
 	NoLimit string

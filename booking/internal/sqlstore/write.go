@@ -144,23 +144,6 @@ func Booked(nb booking.NewBooking) booking.Booking {
 	}
 }
 
-// Claim takes one place of slot id, a single conditional update, and
-// returns the slot as it is then; no place left is booking.ErrSlotTaken.
-// The caller knows the slot exists (StartBook found it).
-func Claim(ctx context.Context, db DB, id booking.SlotID) (booking.Slot, error) {
-	// SQLite's RETURNING takes no table names: the columns stand bare.
-	sl, err := scanSlot(db, db.QueryRow(ctx, `UPDATE slots SET taken = taken + 1
-		WHERE id = $1 AND taken < capacity
-		RETURNING id, service, coalesce(clinic_id, ''), start_at, end_at, capacity, taken`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return booking.Slot{}, booking.ErrSlotTaken
-	}
-	if err != nil {
-		return booking.Slot{}, err
-	}
-	return sl, nil
-}
-
 // RecordAudit records one line of the audit trail; id zero is none.
 func RecordAudit(ctx context.Context, db DB, at time.Time, action booking.AuditAction, booker booking.Booker, patient booking.PatientKey, id booking.BookingID) error {
 	var bookingID any
@@ -254,6 +237,40 @@ func Cancel(ctx context.Context, db DB, v booking.Verification, ref booking.Refe
 		return booking.Booking{}, true, err
 	}
 	if err := RecordAudit(ctx, db, v.At, booking.AuditCancel, v.Booker, v.Patient, b.ID); err != nil {
+		return booking.Booking{}, true, err
+	}
+	b, err = bookingByID(ctx, db, b.ID)
+	return b, true, err
+}
+
+// Move moves booking ref, if it matches v, to slot to; see
+// booking.Store.Move. When v does not match it records a failed
+// verification and reports matched false with a nil error, as Cancel does.
+func Move(ctx context.Context, db DB, v booking.Verification, ref booking.Reference, to booking.SlotID) (b booking.Booking, matched bool, err error) {
+	b, matched, err = candidate(ctx, db, v,
+		`SELECT id, patient_key, birth_key FROM bookings WHERE reference = $1`+db.ForUpdate, ref)
+	if err != nil {
+		return booking.Booking{}, false, err
+	}
+	if !matched {
+		return booking.Booking{}, false, RecordAudit(ctx, db, v.At, booking.AuditVerifyFailed, v.Booker, v.Patient, 0)
+	}
+	switch {
+	case b.Status != booking.StatusActive || !b.Slot.Start.After(v.At):
+		return booking.Booking{}, true, booking.ErrAppointmentStarted
+	case b.Slot.ID == to:
+		return booking.Booking{}, true, booking.ErrSlotUnavailable
+	}
+	if _, err := Claim(ctx, db, to, v.Booker, v.At); err != nil {
+		return booking.Booking{}, true, err
+	}
+	if _, err := db.Exec(ctx, `UPDATE slots SET taken = taken - 1 WHERE id = $1`, b.Slot.ID); err != nil {
+		return booking.Booking{}, true, err
+	}
+	if _, err := db.Exec(ctx, `UPDATE bookings SET slot_id = $2, sequence = sequence + 1 WHERE id = $1`, b.ID, to); err != nil {
+		return booking.Booking{}, true, err
+	}
+	if err := RecordAudit(ctx, db, v.At, booking.AuditMove, v.Booker, v.Patient, b.ID); err != nil {
 		return booking.Booking{}, true, err
 	}
 	b, err = bookingByID(ctx, db, b.ID)
