@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/clinicbot/clinicbot/booking"
+	"github.com/clinicbot/clinicbot/bot/telegram/telegramtest"
 	"github.com/clinicbot/clinicbot/internal/testenv"
 )
 
@@ -85,6 +86,26 @@ func TestThroughputTelegramSmall(t *testing.T) {
 	t.Log(out.String())
 	if err != nil {
 		t.Fatalf("run(throughput telegram) = %v; stderr: %s", err, errs.String())
+	}
+	for _, line := range []string{"Telegram calls per booking", "Telegram calls by method"} {
+		if !strings.Contains(out.String(), line) {
+			t.Errorf("report lacks %q", line)
+		}
+	}
+}
+
+func TestChatCalls(t *testing.T) {
+	calls := []telegramtest.Call{
+		{Method: "getUpdates"},
+		{Method: "sendMessage", ChatID: 1},
+		{Method: "answerCallbackQuery", ChatID: 1},
+		{Method: "editMessageText", ChatID: 1},
+		{Method: "sendMessage", ChatID: 2},
+		{Method: "setMyCommands"},
+	}
+	n, by := chatCalls(calls)
+	if want := "editMessageText 1, sendMessage 2"; n != 3 || by != want {
+		t.Errorf("chatCalls = %d, %q; want 3, %q", n, by, want)
 	}
 }
 

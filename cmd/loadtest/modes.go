@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/clinicbot/clinicbot/bot"
+	"github.com/clinicbot/clinicbot/bot/telegram/telegramtest"
 )
 
 // outcomeCounter is the router's Metrics: how many updates ended how.
@@ -196,12 +197,14 @@ func throughput(ctx context.Context, c config, s *services, log *slog.Logger, re
 	}
 	defer func() { router.Close(); router.Wait() }()
 	f := &fleet{rec: &recorder{}, goals: mixGoals(c.enquire, c.cancel), conn: routerConn{router}, decline: c.decline}
+	var tg *telegramtest.Server
 	if c.path == "telegram" {
 		srv, stop, err := newFakeTelegram()
 		if err != nil {
 			return err
 		}
 		defer stop()
+		tg = srv
 		pctx, pcancel := context.WithCancel(ctx)
 		tp, wait, err := startTelegram(pctx, srv, router, log, c.tgLimit)
 		if err != nil {
@@ -246,6 +249,11 @@ func throughput(ctx context.Context, c config, s *services, log *slog.Logger, re
 	rep.figure("allocations per update", "%.0f (heap objects allocated by the process / updates; load generator included)", float64(allocsN)/float64(n))
 	rep.figure("router outcomes", "%s", metrics)
 	rep.figure("bookers", "%s", t)
+	if tg != nil {
+		calls, byMethod := chatCalls(tg.Calls())
+		rep.figure("Telegram calls per booking", "%.1f (calls to bookers' chats / bookings; answerCallbackQuery not counted)", float64(calls)/float64(max(t.booked, 1)))
+		rep.figure("Telegram calls by method", "%s", byMethod)
+	}
 
 	if c.path == "router" && c.hold > 0 {
 		if err := sessionMemory(ctx, c, s, router, rep); err != nil {

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -362,4 +364,25 @@ func classify(sc screen) step {
 		return stDocNumber
 	}
 	return stUnknown
+}
+
+// chatCalls counts the Bot API calls made to bookers' chats, the ones
+// Telegram's send limits count: every call naming a chat but
+// answerCallbackQuery, which only stops a button's spinner. It returns the
+// total and the count by method, sorted by method.
+func chatCalls(calls []telegramtest.Call) (int, string) {
+	byMethod := make(map[string]int)
+	total := 0
+	for _, c := range calls {
+		if c.ChatID == 0 || c.Method == "answerCallbackQuery" {
+			continue
+		}
+		byMethod[c.Method]++
+		total++
+	}
+	parts := make([]string, 0, len(byMethod))
+	for _, m := range slices.Sorted(maps.Keys(byMethod)) {
+		parts = append(parts, fmt.Sprintf("%s %d", m, byMethod[m]))
+	}
+	return total, strings.Join(parts, ", ")
 }
