@@ -238,18 +238,9 @@ func (e *env) serve(ctx context.Context, args []string) error {
 		}
 	}
 
-	srv := &http.Server{
-		Addr:              e.cfg.HTTPAddr,
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return ctx },
-	}
-	ln, err := net.Listen("tcp", e.cfg.HTTPAddr)
+	srv, ln, err := e.listen(ctx, mux)
 	if err != nil {
-		return fmt.Errorf("http: %w", err)
+		return err
 	}
 	log.Info("http listening", "addr", ln.Addr().String())
 	wg.Go(func() {
@@ -355,4 +346,23 @@ func (e *env) maintain(ctx context.Context, a *app) {
 		case <-t.C:
 		}
 	}
+}
+
+// listen binds HTTP_ADDR and returns the server for h, its timeouts set
+// and its requests under ctx.
+func (e *env) listen(ctx context.Context, h http.Handler) (*http.Server, net.Listener, error) {
+	srv := &http.Server{
+		Addr:              e.cfg.HTTPAddr,
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(e.log.With("component", "http").Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	ln, err := net.Listen("tcp", e.cfg.HTTPAddr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("http: %w", err)
+	}
+	return srv, ln, nil
 }

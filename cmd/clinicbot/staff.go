@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -196,18 +195,9 @@ func (e *env) staffServe(ctx context.Context, args []string) error {
 	mux.Handle("GET /readyz", &health.Checker{Checks: c.checks(), Timeout: 2 * time.Second, Logger: log.With("component", "health")})
 	mux.Handle(staff.Prefix, console)
 	mux.Handle("GET /{$}", http.RedirectHandler(staff.Prefix, http.StatusSeeOther))
-	srv := &http.Server{
-		Addr:              e.cfg.HTTPAddr,
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return ctx },
-	}
-	ln, err := net.Listen("tcp", e.cfg.HTTPAddr)
+	srv, ln, err := e.listen(ctx, mux)
 	if err != nil {
-		return fmt.Errorf("http: %w", err)
+		return err
 	}
 	log.Info("staff console listening", "addr", ln.Addr().String())
 	var wg sync.WaitGroup
