@@ -262,6 +262,22 @@ func reason(r *http.Request) (string, bool) {
 	return s, s != "" && utf8.RuneCountInString(s) <= maxReason
 }
 
+// idAndReason reads the path's {id} and the form's reason, or answers 400
+// saying which is wrong and returns false.
+func (s *Server) idAndReason(w http.ResponseWriter, r *http.Request, q *request) (int64, string, bool) {
+	id, ok := pathID(r)
+	why, hasReason := reason(r)
+	switch {
+	case !ok:
+		s.fail(w, r, q.lang, q, http.StatusBadRequest, "error.bad_request")
+		return 0, "", false
+	case !hasReason:
+		s.fail(w, r, q.lang, q, http.StatusBadRequest, "error.reason")
+		return 0, "", false
+	}
+	return id, why, true
+}
+
 // pathID reads the path's {id}.
 func pathID(r *http.Request) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
@@ -286,14 +302,8 @@ func backTo(r *http.Request) string {
 }
 
 func (s *Server) closeSlot(w http.ResponseWriter, r *http.Request, q *request) {
-	id, ok := pathID(r)
-	why, hasReason := reason(r)
-	switch {
-	case !ok:
-		s.fail(w, r, q.lang, q, http.StatusBadRequest, "error.bad_request")
-		return
-	case !hasReason:
-		s.fail(w, r, q.lang, q, http.StatusBadRequest, "error.reason")
+	id, why, ok := s.idAndReason(w, r, q)
+	if !ok {
 		return
 	}
 	cancelled, err := s.opts.Staff.CloseSlot(r.Context(), booking.SlotChange{Actor: q.actor(), SlotID: booking.SlotID(id), Reason: why, At: s.opts.Now()})
@@ -386,14 +396,8 @@ func (s *Server) closeDay(w http.ResponseWriter, r *http.Request, q *request) {
 }
 
 func (s *Server) cancelBooking(w http.ResponseWriter, r *http.Request, q *request) {
-	id, ok := pathID(r)
-	why, hasReason := reason(r)
-	switch {
-	case !ok:
-		s.fail(w, r, q.lang, q, http.StatusBadRequest, "error.bad_request")
-		return
-	case !hasReason:
-		s.fail(w, r, q.lang, q, http.StatusBadRequest, "error.reason")
+	id, why, ok := s.idAndReason(w, r, q)
+	if !ok {
 		return
 	}
 	ctx := r.Context()

@@ -26,6 +26,21 @@ func (c *core) staffStore() (booking.StaffStore, error) {
 	return ss, nil
 }
 
+// openStaff opens the core for a staff command and its store as the
+// console's StaffStore; the caller closes the core.
+func (e *env) openStaff(ctx context.Context) (*core, booking.StaffStore, error) {
+	c, err := e.openCore(ctx, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	ss, err := c.staffStore()
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	return c, ss, nil
+}
+
 // staffConsole builds the console over the core.
 func (e *env) staffConsole(c *core) (*staff.Server, error) {
 	ss, err := c.staffStore()
@@ -94,15 +109,11 @@ func (e *env) staffAdd(ctx context.Context, args []string) error {
 	if err != nil {
 		return usagef("staff add: %v", err)
 	}
-	c, err := e.openCore(ctx, nil)
+	c, ss, err := e.openStaff(ctx)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	ss, err := c.staffStore()
-	if err != nil {
-		return err
-	}
 	err = ss.AddStaff(ctx, booking.StaffAccount{Name: name, ClinicID: booking.ClinicID(*clinic), PasswordHash: hash, CreatedAt: e.now()})
 	switch {
 	case errors.Is(err, booking.ErrConflict):
@@ -125,15 +136,11 @@ func (e *env) staffList(ctx context.Context, args []string) error {
 	if err := parse(e.flags("staff list"), args, 0); err != nil {
 		return err
 	}
-	c, err := e.openCore(ctx, nil)
+	c, ss, err := e.openStaff(ctx)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	ss, err := c.staffStore()
-	if err != nil {
-		return err
-	}
 	accounts, err := ss.StaffAccounts(ctx)
 	if err != nil {
 		return err
@@ -156,15 +163,11 @@ func (e *env) staffRemove(ctx context.Context, args []string) error {
 	if err := parse(fs, args, 1); err != nil {
 		return err
 	}
-	c, err := e.openCore(ctx, nil)
+	c, ss, err := e.openStaff(ctx)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	ss, err := c.staffStore()
-	if err != nil {
-		return err
-	}
 	if err := ss.RemoveStaff(ctx, fs.Arg(0), e.now()); errors.Is(err, booking.ErrNotFound) {
 		return fmt.Errorf("no account %q", fs.Arg(0))
 	} else if err != nil {
