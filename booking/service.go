@@ -685,12 +685,9 @@ func (s *Service) VerifyForCancel(ctx context.Context, l Lookup) (Booking, error
 // it was; joined with ErrHoldExpired when heldUntil has passed) or
 // ErrAppointmentStarted.
 func (s *Service) Move(ctx context.Context, l Lookup, ref Reference, to SlotID, heldUntil time.Time) (Booking, error) {
-	slot, err := s.Store.Slot(ctx, to)
+	slot, err := s.moveTarget(ctx, to)
 	if err != nil {
-		return Booking{}, fmt.Errorf("booking: move to slot %d: %w", to, err)
-	}
-	if from, end := s.Window(); slot.Start.Before(from) || !slot.Start.Before(end) {
-		return Booking{}, ErrSlotUnavailable
+		return Booking{}, err
 	}
 	p := Patient{Document: l.Document, DateOfBirth: l.DateOfBirth}
 	if err := s.CheckEligibility(p, slot.Service, slot.Start); err != nil {
@@ -702,7 +699,38 @@ func (s *Service) Move(ctx context.Context, l Lookup, ref Reference, to SlotID, 
 	if err := s.cooldown(ctx, l.Booker, v.Patient, v.At); err != nil {
 		return Booking{}, err
 	}
-	b, err := s.Store.Move(ctx, v, ref, to)
+	return s.move(ctx, v, ref, slot, heldUntil)
+}
+
+// MoveBound is Move for a booking bound to the chat that made it (see
+// Verification.Bound): b must be its booker, and nothing of the patient
+// is asked. Without the patient's date of birth their eligibility for the
+// other service cannot be checked, so a bound move keeps the service:
+// another clinic, or another time, but video to video. to in the other
+// service is ErrSlotUnavailable.
+func (s *Service) MoveBound(ctx context.Context, b Booker, ref Reference, to SlotID, heldUntil time.Time) (Booking, error) {
+	slot, err := s.moveTarget(ctx, to)
+	if err != nil {
+		return Booking{}, err
+	}
+	v := Verification{Booker: b, Service: slot.Service, Action: AuditMove, At: s.Now().UTC(), Limits: s.limits(), Bound: true}
+	return s.move(ctx, v, ref, slot, heldUntil)
+}
+
+// moveTarget reads the slot a booking moves to: it must be in the window.
+func (s *Service) moveTarget(ctx context.Context, to SlotID) (Slot, error) {
+	slot, err := s.Store.Slot(ctx, to)
+	if err != nil {
+		return Slot{}, fmt.Errorf("booking: move to slot %d: %w", to, err)
+	}
+	if from, end := s.Window(); slot.Start.Before(from) || !slot.Start.Before(end) {
+		return Slot{}, ErrSlotUnavailable
+	}
+	return slot, nil
+}
+
+func (s *Service) move(ctx context.Context, v Verification, ref Reference, slot Slot, heldUntil time.Time) (Booking, error) {
+	b, err := s.Store.Move(ctx, v, ref, slot.ID)
 	if errors.Is(err, ErrSlotTaken) {
 		s.forgetRoom(slot.Service, slot.ClinicID)
 		if !heldUntil.IsZero() && !v.At.Before(heldUntil) {
@@ -717,5 +745,14 @@ func (s *Service) Move(ctx context.Context, l Lookup, ref Reference, to SlotID, 
 // mismatch, ErrAppointmentStarted, or a *CooldownError.
 func (s *Service) Cancel(ctx context.Context, l Lookup, ref Reference) (Booking, error) {
 	v := s.verification(l, AuditCancel)
+	return s.Store.Cancel(ctx, v, ref)
+}
+
+// CancelBound cancels the booking ref made by b (see Verification.Bound),
+// from the chat that made it: "my bookings", a reminder's cancel button.
+// Nothing of the patient is asked; a booking b did not make, or whose
+// personal data was purged, is ErrNotFound.
+func (s *Service) CancelBound(ctx context.Context, b Booker, ref Reference) (Booking, error) {
+	v := Verification{Booker: b, Action: AuditCancel, At: s.Now().UTC(), Limits: s.limits(), Bound: true}
 	return s.Store.Cancel(ctx, v, ref)
 }

@@ -203,6 +203,15 @@ type Verification struct {
 	Action   AuditAction // recorded on success by Verify
 	At       time.Time
 	Limits   Limits // the cool-down applied (MaxFailures, FailureWindow)
+	// Bound, for Cancel and Move, matches the booking by the chat that
+	// made it instead of by the patient: Booker must be the booking's
+	// booker (a purged booking has none), and Patient, BirthKey, Service
+	// and ClinicID are not compared, except that Move keeps a bound
+	// booking in its service: Service is the service of the slot it moves
+	// to, and another is ErrSlotUnavailable (the patient's eligibility is
+	// not known). Nothing is guessed, so no cool-down applies; the audit
+	// records carry the booking's patient key. Verify ignores it.
+	Bound bool
 }
 
 // BookingQuery selects bookings for staff.

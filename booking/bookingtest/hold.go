@@ -24,6 +24,7 @@ var holdCases = []testCase{
 	{"OpenDaysCountPlacesLeft", testOpenDays},
 	{"MoveKeepsReference", testMove},
 	{"MoveFailsKeepsBooking", testMoveFailsKeepsBooking},
+	{"BoundToItsChat", testBound},
 }
 
 // hold holds slot for b through the Service at the clock's time.
@@ -405,4 +406,56 @@ func testMoveFailsKeepsBooking(t *testing.T, f *fixture) {
 		t.Errorf("Move(wrong date of birth) = %v, want ErrNotFound", err)
 	}
 	f.checkTaken("after failed moves")
+}
+
+// testBound checks a booking bound to the chat that made it: that chat
+// moves (within the service) and cancels it without the patient's
+// details, and no other chat can.
+func testBound(t *testing.T, f *fixture) {
+	a := f.slot(booking.ServiceClinic, wanChai, at(0, 10, 0), 1)
+	b := f.slot(booking.ServiceClinic, kwunTong, at(1, 11, 0), 1)
+	v := f.slot(booking.ServiceVideo, "", at(1, 15, 0), 2)
+	p, bk, stranger := patient(1), booker(1), booker(2)
+	made := f.mustBook(p, bk, a.ID)
+	if _, err := f.svc.CancelBound(f.ctx, stranger, made.Reference); !errors.Is(err, booking.ErrNotFound) {
+		t.Errorf("CancelBound(another chat) = %v, want ErrNotFound", err)
+	}
+	if _, err := f.svc.MoveBound(f.ctx, stranger, made.Reference, b.ID, time.Time{}); !errors.Is(err, booking.ErrNotFound) {
+		t.Errorf("MoveBound(another chat) = %v, want ErrNotFound", err)
+	}
+	if _, err := f.svc.MoveBound(f.ctx, bk, made.Reference, v.ID, time.Time{}); !errors.Is(err, booking.ErrSlotUnavailable) {
+		t.Errorf("MoveBound(to the other service) = %v, want ErrSlotUnavailable", err)
+	}
+	moved, err := f.svc.MoveBound(f.ctx, bk, made.Reference, b.ID, time.Time{})
+	if err != nil || moved.Slot.ID != b.ID || moved.Sequence != 1 || moved.Reference != made.Reference {
+		t.Fatalf("MoveBound(by its chat) = slot %d sequence %d ref %s, %v; want slot %d, 1, %s", moved.Slot.ID, moved.Sequence, moved.Reference, err, b.ID, made.Reference)
+	}
+	cancelled, err := f.svc.CancelBound(f.ctx, bk, made.Reference)
+	if err != nil || cancelled.Status != booking.StatusCancelled {
+		t.Fatalf("CancelBound(by its chat) = %s, %v; want cancelled", cancelled.Status, err)
+	}
+	if f.reload(a).Taken != 0 || f.reload(b).Taken != 0 {
+		t.Errorf("places taken after the bound cancel: %d and %d, want 0 and 0", f.reload(a).Taken, f.reload(b).Taken)
+	}
+	records, err := f.store.Audit(f.ctx, start)
+	if err != nil {
+		t.Fatalf("Audit: %v", err)
+	}
+	var key booking.PatientKey
+	got := map[booking.AuditAction]int{}
+	for _, r := range records {
+		switch {
+		case r.Action == booking.AuditBook:
+			key = r.Patient
+		case r.Action == booking.AuditVerifyFailed && r.Patient != "":
+			t.Errorf("a failed bound check names patient %q: a chat that did not book learns nothing to name", r.Patient)
+		case (r.Action == booking.AuditMove || r.Action == booking.AuditCancel) && (r.Patient != key || r.Booker != bk):
+			t.Errorf("%s record = %+v, want booker %v and the booking's patient key", r.Action, r, bk)
+		}
+		got[r.Action]++
+	}
+	if got[booking.AuditVerifyFailed] != 2 || got[booking.AuditMove] != 1 || got[booking.AuditCancel] != 1 {
+		t.Errorf("audit actions = %v, want 2 failed checks, 1 move, 1 cancel", got)
+	}
+	f.checkTaken("after bound changes")
 }

@@ -157,26 +157,43 @@ func RecordAudit(ctx context.Context, db DB, at time.Time, action booking.AuditA
 }
 
 // candidate reads the booking that query selects, by its ID, patient key
-// and birth key, and reports whether it matches every part of v. No such
-// booking matches nothing, with a nil error.
-func candidate(ctx context.Context, db DB, v booking.Verification, query string, args ...any) (b booking.Booking, matched bool, err error) {
+// and birth key, and reports whether it matches every part of v (for a
+// bound v, its booker). No such booking matches nothing, with a nil error.
+// patient is the booking's patient key, "" when purged.
+func candidate(ctx context.Context, db DB, v booking.Verification, query string, args ...any) (b booking.Booking, patient booking.PatientKey, matched bool, err error) {
 	var (
 		id                   booking.BookingID
 		patientKey, birthKey *string
 	)
 	err = db.QueryRow(ctx, query, args...).Scan(&id, &patientKey, &birthKey)
 	if errors.Is(err, sql.ErrNoRows) {
-		return booking.Booking{}, false, nil
+		return booking.Booking{}, "", false, nil
 	}
 	if err != nil {
-		return booking.Booking{}, false, err
+		return booking.Booking{}, "", false, err
 	}
 	if b, err = bookingByID(ctx, db, id); err != nil {
-		return booking.Booking{}, false, err
+		return booking.Booking{}, "", false, err
 	}
-	matched = patientKey != nil && birthKey != nil && booking.PatientKey(*patientKey) == v.Patient &&
-		*birthKey == v.BirthKey && b.Slot.Service == v.Service && b.Slot.ClinicID == v.ClinicID
-	return b, matched, nil
+	if patientKey == nil || birthKey == nil {
+		return b, "", false, nil // purged: nothing left to match
+	}
+	patient = booking.PatientKey(*patientKey)
+	if v.Bound {
+		return b, patient, v.Booker.ID != "" && b.Booker == v.Booker, nil
+	}
+	matched = patient == v.Patient && *birthKey == v.BirthKey && b.Slot.Service == v.Service && b.Slot.ClinicID == v.ClinicID
+	return b, patient, matched, nil
+}
+
+// mismatch records a failed verification for v: by the booker, for the
+// patient v names (none when v is bound).
+func mismatch(ctx context.Context, db DB, v booking.Verification) error {
+	patient := v.Patient
+	if v.Bound {
+		patient = ""
+	}
+	return RecordAudit(ctx, db, v.At, booking.AuditVerifyFailed, v.Booker, patient, 0)
 }
 
 // Verify finds the active, not yet ended booking that matches every part
@@ -193,7 +210,8 @@ func Verify(ctx context.Context, db DB, v booking.Verification) (b booking.Booki
 	if err := cooldown(ctx, db, v.Limits, v.Booker, v.Patient, v.At); err != nil {
 		return booking.Booking{}, false, err
 	}
-	b, found, err = candidate(ctx, db, v, `SELECT b.id, b.patient_key, b.birth_key
+	v.Bound = false
+	b, _, found, err = candidate(ctx, db, v, `SELECT b.id, b.patient_key, b.birth_key
 		FROM bookings b JOIN slots s ON s.id = b.slot_id
 		WHERE b.patient_key = $1 AND b.status = 'active' AND s.end_at > $2`, v.Patient, db.Time(v.At))
 	if err != nil {
@@ -212,16 +230,18 @@ func Verify(ctx context.Context, db DB, v booking.Verification) (b booking.Booki
 // error, so that the record is committed before the store returns
 // booking.ErrNotFound.
 func Cancel(ctx context.Context, db DB, v booking.Verification, ref booking.Reference) (b booking.Booking, matched bool, err error) {
-	if err := cooldown(ctx, db, v.Limits, v.Booker, v.Patient, v.At); err != nil {
-		return booking.Booking{}, false, err
+	if !v.Bound {
+		if err := cooldown(ctx, db, v.Limits, v.Booker, v.Patient, v.At); err != nil {
+			return booking.Booking{}, false, err
+		}
 	}
-	b, matched, err = candidate(ctx, db, v,
+	b, patient, matched, err := candidate(ctx, db, v,
 		`SELECT id, patient_key, birth_key FROM bookings WHERE reference = $1`+db.ForUpdate, ref)
 	if err != nil {
 		return booking.Booking{}, false, err
 	}
 	if !matched {
-		return booking.Booking{}, false, RecordAudit(ctx, db, v.At, booking.AuditVerifyFailed, v.Booker, v.Patient, 0)
+		return booking.Booking{}, false, mismatch(ctx, db, v)
 	}
 	switch {
 	case b.Status == booking.StatusCancelled:
@@ -236,7 +256,7 @@ func Cancel(ctx context.Context, db DB, v booking.Verification, ref booking.Refe
 	if _, err := db.Exec(ctx, `UPDATE slots SET taken = taken - 1 WHERE id = $1`, b.Slot.ID); err != nil {
 		return booking.Booking{}, true, err
 	}
-	if err := RecordAudit(ctx, db, v.At, booking.AuditCancel, v.Booker, v.Patient, b.ID); err != nil {
+	if err := RecordAudit(ctx, db, v.At, booking.AuditCancel, v.Booker, patient, b.ID); err != nil {
 		return booking.Booking{}, true, err
 	}
 	b, err = bookingByID(ctx, db, b.ID)
@@ -247,18 +267,18 @@ func Cancel(ctx context.Context, db DB, v booking.Verification, ref booking.Refe
 // booking.Store.Move. When v does not match it records a failed
 // verification and reports matched false with a nil error, as Cancel does.
 func Move(ctx context.Context, db DB, v booking.Verification, ref booking.Reference, to booking.SlotID) (b booking.Booking, matched bool, err error) {
-	b, matched, err = candidate(ctx, db, v,
+	b, patient, matched, err := candidate(ctx, db, v,
 		`SELECT id, patient_key, birth_key FROM bookings WHERE reference = $1`+db.ForUpdate, ref)
 	if err != nil {
 		return booking.Booking{}, false, err
 	}
 	if !matched {
-		return booking.Booking{}, false, RecordAudit(ctx, db, v.At, booking.AuditVerifyFailed, v.Booker, v.Patient, 0)
+		return booking.Booking{}, false, mismatch(ctx, db, v)
 	}
 	switch {
 	case b.Status != booking.StatusActive || !b.Slot.Start.After(v.At):
 		return booking.Booking{}, true, booking.ErrAppointmentStarted
-	case b.Slot.ID == to:
+	case b.Slot.ID == to, v.Bound && b.Slot.Service != v.Service:
 		return booking.Booking{}, true, booking.ErrSlotUnavailable
 	}
 	if _, err := Claim(ctx, db, to, v.Booker, v.At); err != nil {
@@ -270,7 +290,7 @@ func Move(ctx context.Context, db DB, v booking.Verification, ref booking.Refere
 	if _, err := db.Exec(ctx, `UPDATE bookings SET slot_id = $2, sequence = sequence + 1 WHERE id = $1`, b.ID, to); err != nil {
 		return booking.Booking{}, true, err
 	}
-	if err := RecordAudit(ctx, db, v.At, booking.AuditMove, v.Booker, v.Patient, b.ID); err != nil {
+	if err := RecordAudit(ctx, db, v.At, booking.AuditMove, v.Booker, patient, b.ID); err != nil {
 		return booking.Booking{}, true, err
 	}
 	b, err = bookingByID(ctx, db, b.ID)
