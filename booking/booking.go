@@ -189,6 +189,11 @@ func (b Booker) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("channel", string(b.Channel)), slog.String("id", id))
 }
 
+// Masked is the booker's id for another person to read (a patient's
+// access log): all but its last four characters starred, whatever the
+// channel, as LogValue stars a WhatsApp number's.
+func (b Booker) Masked() string { return maskTail(b.ID, 4) }
+
 // BookingID identifies a booking in a store.
 type BookingID int64
 

@@ -124,6 +124,18 @@ type Store interface {
 	Purge(ctx context.Context, before time.Time) (int, error)
 	// Audit returns the audit records at or after since, oldest first.
 	Audit(ctx context.Context, since time.Time) ([]AuditRecord, error)
+	// BookerBookings returns the active bookings booker made whose slot
+	// has not ended at at, ordered by slot start then ID: the chat's "my
+	// bookings". A purged booking names no booker and is never among them.
+	BookerBookings(ctx context.Context, booker Booker, at time.Time) ([]Booking, error)
+	// PatientLog returns what was done for the patient, as the audit trail
+	// records it: the latest limit records that name the patient, failed
+	// verifications aside, newest first; how many such records there are;
+	// and the failed verifications that name the patient, counted, with
+	// the time of the latest. Purge ends a record's part in it (it clears
+	// the patient key, or deletes the record), so the log lives exactly as
+	// long as the personal data of the bookings it is about.
+	PatientLog(ctx context.Context, patient PatientKey, limit int) (PatientLog, error)
 
 	// KeyState returns the fingerprint of the data key BindKey recorded
 	// ("" when none) and whether the store holds any booking.
@@ -253,6 +265,17 @@ type AuditRecord struct {
 	Booker    Booker
 	Patient   PatientKey
 	BookingID BookingID // zero when none
+}
+
+// PatientLog is what the audit trail says was done for one patient: see
+// Store.PatientLog.
+type PatientLog struct {
+	Records []AuditRecord // newest first; no failed verification among them
+	Total   int           // the records Records are the latest of
+	// Failed counts the failed verifications that name the patient, the
+	// latest at LastFailed (zero when none).
+	Failed     int
+	LastFailed time.Time
 }
 
 // SlotsSaved counts what one SaveSlots call did with each slot it was

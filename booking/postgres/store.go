@@ -414,3 +414,16 @@ func (s *Store) Move(ctx context.Context, v booking.Verification, ref booking.Re
 	}
 	return b, nil
 }
+
+// BookerBookings returns the active bookings booker made whose slot has
+// not ended at at, ordered by slot start.
+func (s *Store) BookerBookings(ctx context.Context, b booking.Booker, at time.Time) (_ []booking.Booking, err error) {
+	defer wrap(&err, "booker bookings")
+	return sqlstore.BookerBookings(ctx, s.pooled, b, at)
+}
+
+// PatientLog returns what the audit trail says was done for the patient.
+func (s *Store) PatientLog(ctx context.Context, patient booking.PatientKey, limit int) (_ booking.PatientLog, err error) {
+	defer wrap(&err, "patient log")
+	return sqlstore.PatientLog(ctx, s.pooled, patient, limit)
+}

@@ -409,3 +409,22 @@ func (s *Store) Move(ctx context.Context, v booking.Verification, ref booking.Re
 	}
 	return b, nil
 }
+
+// BookerBookings returns the active bookings booker made whose slot has
+// not ended at at, ordered by slot start.
+func (s *Store) BookerBookings(ctx context.Context, b booking.Booker, at time.Time) ([]booking.Booking, error) {
+	bookings, err := sqlstore.BookerBookings(ctx, s.reader, b, at)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: booker bookings: %w", err)
+	}
+	return bookings, nil
+}
+
+// PatientLog returns what the audit trail says was done for the patient.
+func (s *Store) PatientLog(ctx context.Context, patient booking.PatientKey, limit int) (booking.PatientLog, error) {
+	log, err := sqlstore.PatientLog(ctx, s.reader, patient, limit)
+	if err != nil {
+		return booking.PatientLog{}, fmt.Errorf("sqlite: patient log: %w", err)
+	}
+	return log, nil
+}

@@ -168,11 +168,59 @@ func times(ctx context.Context, db DB, query string, args ...any) ([]time.Time, 
 
 // Audit returns the audit records at or after since, oldest first.
 func Audit(ctx context.Context, db DB, since time.Time) ([]booking.AuditRecord, error) {
-	rows, err := db.Query(ctx, `SELECT id, at, action, channel, booker_id, coalesce(patient_key, ''), coalesce(booking_id, 0)
+	rows, err := db.Query(ctx, `SELECT `+auditColumns+`
 		FROM audit WHERE at >= $1 ORDER BY at, id`, db.Time(since))
-	return collect(rows, err, func(row Row) (booking.AuditRecord, error) {
-		var r booking.AuditRecord
-		err := row.Scan(&r.ID, db.ScanTime(&r.At), &r.Action, &r.Booker.Channel, &r.Booker.ID, &r.Patient, &r.BookingID)
-		return r, err
-	})
+	return collect(rows, err, func(row Row) (booking.AuditRecord, error) { return scanAudit(db, row) })
+}
+
+// auditColumns are the columns scanAudit reads.
+const auditColumns = `id, at, action, channel, booker_id, coalesce(patient_key, ''), coalesce(booking_id, 0)`
+
+func scanAudit(db DB, row Row) (booking.AuditRecord, error) {
+	var r booking.AuditRecord
+	err := row.Scan(&r.ID, db.ScanTime(&r.At), &r.Action, &r.Booker.Channel, &r.Booker.ID, &r.Patient, &r.BookingID)
+	return r, err
+}
+
+// BookerBookings returns the active bookings booker made whose slot has
+// not ended at at, ordered by slot start. An empty booker ID (a purged
+// booking's) is no booker's.
+func BookerBookings(ctx context.Context, db DB, booker booking.Booker, at time.Time) ([]booking.Booking, error) {
+	if booker.ID == "" {
+		return nil, nil
+	}
+	rows, err := db.Query(ctx, bookingSelect+`
+		WHERE b.booker_channel = $1 AND b.booker_id = $2 AND b.status = 'active' AND s.end_at > $3
+		ORDER BY s.start_at, s.id, b.id`, booker.Channel, booker.ID, db.Time(at))
+	return collect(rows, err, func(row Row) (booking.Booking, error) { return scanBooking(db, row) })
+}
+
+// PatientLog returns the latest limit audit records that name patient,
+// failed verifications aside, newest first, and the counts; see
+// booking.Store.PatientLog. An empty key (a purged record's) is no
+// patient's.
+func PatientLog(ctx context.Context, db DB, patient booking.PatientKey, limit int) (booking.PatientLog, error) {
+	var log booking.PatientLog
+	if patient == "" {
+		return log, nil
+	}
+	err := db.QueryRow(ctx, `SELECT
+			CAST(coalesce(sum(CASE WHEN action <> 'verify_failed' THEN 1 ELSE 0 END), 0) AS integer),
+			CAST(coalesce(sum(CASE WHEN action = 'verify_failed' THEN 1 ELSE 0 END), 0) AS integer),
+			max(CASE WHEN action = 'verify_failed' THEN at END)
+		FROM audit WHERE patient_key = $1`, patient).Scan(&log.Total, &log.Failed, db.ScanTime(&log.LastFailed))
+	if err != nil {
+		return booking.PatientLog{}, fmt.Errorf("counts: %w", err)
+	}
+	if limit <= 0 || log.Total == 0 {
+		return log, nil
+	}
+	rows, err := db.Query(ctx, `SELECT `+auditColumns+`
+		FROM audit WHERE patient_key = $1 AND action <> 'verify_failed'
+		ORDER BY at DESC, id DESC LIMIT `+strconv.Itoa(limit), patient)
+	log.Records, err = collect(rows, err, func(row Row) (booking.AuditRecord, error) { return scanAudit(db, row) })
+	if err != nil {
+		return booking.PatientLog{}, fmt.Errorf("records: %w", err)
+	}
+	return log, nil
 }
