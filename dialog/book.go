@@ -180,7 +180,7 @@ var bookFlow = flow{
 				holds: true,
 				note:  "books the slot",
 			},
-			menuStep("booked", askBooked, "A15 預約成功"),
+			bookedStep("A15 預約成功"),
 		},
 	),
 }
@@ -593,13 +593,4 @@ func bookSlot(t *turn) (string, error) {
 	t.made = &b
 	a.Reference = string(b.Reference)
 	return evBooked, nil
-}
-
-func askBooked(t *turn) (Reply, error) {
-	if t.made == nil {
-		r := t.reply("done.again", map[string]any{"ref": t.s.Answers.Reference})
-		r.Options = []Option{t.exitOption()}
-		return r, nil
-	}
-	return t.bookedReply(*t.made)
 }

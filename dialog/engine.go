@@ -105,7 +105,7 @@ func (e *Engine) Step(ctx context.Context, booker booking.Booker, s *Session, in
 	t := e.newTurn(ctx, booker, s, in)
 	if err := t.run(); err != nil {
 		*s = before
-		if info := conversation.info(s.State); info != nil && info.table == flowBook && !info.holds {
+		if info := conversation.info(s.State); info != nil && booksPlaces(info.table) && !info.holds {
 			// The failed update may have held a place the session does
 			// not know of; should this fail too, the hold lapses.
 			_ = e.svc.Release(ctx, booker)
@@ -171,6 +171,10 @@ type turn struct {
 	// has been seen to (leaveHold).
 	from string
 	left bool
+	// mine is the booker's own bookings, read once per update (myBookings).
+	mine *[]booking.Booking
+	// accessLog is the patient's access log this update read.
+	accessLog *booking.PatientLog
 }
 
 // invalidInput is a handler's refusal of an answer: the reason is said and
@@ -294,7 +298,7 @@ func (t *turn) command(cmd string) error {
 	case cmdMenu:
 		t.endFlow()
 	case cmdExit:
-		if s.InFlow() {
+		if s.InFlow() && s.Answers.Flow != flowMine { // "my bookings" asks for nothing
 			t.say("exit.done", nil)
 		}
 		t.endFlow()
@@ -390,10 +394,13 @@ func (t *turn) advance(event string) error {
 	final := conversation.info(s.State)
 	switch {
 	case final.ends:
-		ref := s.Answers.Reference
+		kept := Answers{Reference: s.Answers.Reference}
+		if final.keep != nil {
+			kept = final.keep(s.Answers)
+		}
 		t.endFlow()
 		if s.State != stMenu {
-			s.Answers.Reference = ref
+			s.Answers = kept
 		}
 	case s.State == origin:
 	case conversation.info(origin).flow != final.flow:
@@ -435,7 +442,7 @@ func (t *turn) leaveHold() {
 	// update whose answer was lost (the store kept it, the session did
 	// not) would otherwise count as taken, for this booker too, until it
 	// lapsed.
-	ended := was.table == flowBook && (now == nil || now.table != flowBook || now.ends)
+	ended := booksPlaces(was.table) && (now == nil || !booksPlaces(now.table) || now.ends)
 	if !left && !ended {
 		return
 	}

@@ -7,6 +7,10 @@ const (
 	flowBook    = "book"
 	flowEnquire = "enquire"
 	flowCancel  = "cancel"
+	// flowHousehold books the next patient of a household, from the
+	// booked step; flowMine is the chat's own bookings ("my bookings").
+	flowHousehold = "household"
+	flowMine      = "mine"
 )
 
 // States the engine itself moves to: /start, /menu, /exit and the failure
@@ -32,7 +36,7 @@ var globalFlow = flow{
 	},
 }
 
-// menuStep is a step that offers the three flows: the menu, and each
+// menuStep is a step that offers the three flows and the chat's own bookings: the menu, and each
 // flow's last step (the booker may go on to another flow from there).
 func menuStep(name string, ask func(*turn) (Reply, error), note string) step {
 	return step{
@@ -42,9 +46,10 @@ func menuStep(name string, ask func(*turn) (Reply, error), note string) step {
 			choice{id: optBook, key: "opt.book"},
 			choice{id: optEnquire, key: "opt.enquire"},
 			choice{id: optCancel, key: "opt.cancel"},
+			choice{id: optMine, key: "opt.mine"},
 		),
 		read: readMenu,
-		next: map[string]string{flowBook: flowBook, flowEnquire: flowEnquire, flowCancel: flowCancel},
+		next: map[string]string{flowBook: flowBook, flowEnquire: flowEnquire, flowCancel: flowCancel, flowMine: flowMine},
 		ends: true,
 		note: note,
 	}
@@ -58,7 +63,7 @@ func readMenu(t *turn) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	name := map[string]string{optBook: flowBook, optEnquire: flowEnquire, optCancel: flowCancel}[c.id]
+	name := map[string]string{optBook: flowBook, optEnquire: flowEnquire, optCancel: flowCancel, optMine: flowMine}[c.id]
 	room, err := t.canStart(name)
 	if err != nil {
 		return "", err
@@ -73,7 +78,11 @@ func readMenu(t *turn) (string, error) {
 // patients looked up within the hour), enquiring or cancelling while the
 // booker is cooling down after failed verifications. For booking it
 // returns the room the booker has for new patients (see Session.Room).
+// The chat's own bookings need nothing: no patient is asked for.
 func (t *turn) canStart(flow string) (room int, err error) {
+	if flow == flowMine {
+		return 0, nil
+	}
 	if flow == flowBook {
 		q, err := t.quota()
 		if err != nil {

@@ -117,11 +117,24 @@ func (t *turn) details(b booking.Booking) (string, error) {
 // bookedReply is the seed's success screen: the booking, the calendar file,
 // the clinic's location (or, for video, the notes to prepare) and "離開".
 func (t *turn) bookedReply(b booking.Booking) (Reply, error) {
+	r, err := t.bookingCard("booked", b)
+	if err != nil {
+		return Reply{}, err
+	}
+	r.Text += "\n" + t.text("booked.exit", nil)
+	r.Options = []Option{t.exitOption()}
+	return r, nil
+}
+
+// bookingCard is a booking shown with key (its details as {details}), the
+// calendar file, and the clinic's location or, for video, the notes to
+// prepare: the success screen's, and "my bookings"' look-up.
+func (t *turn) bookingCard(key string, b booking.Booking) (Reply, error) {
 	details, err := t.details(b)
 	if err != nil {
 		return Reply{}, err
 	}
-	r := t.reply("booked", map[string]any{"details": details})
+	r := t.reply(key, map[string]any{"details": details})
 	var clinic *booking.Clinic
 	if b.Slot.Service == booking.ServiceClinic {
 		c, err := t.e.svc.Clinic(t.ctx, b.Slot.ClinicID)
@@ -138,12 +151,10 @@ func (t *turn) bookedReply(b booking.Booking) (Reply, error) {
 	} else {
 		r.Text += "\n" + t.text("booked.video_tip", map[string]any{"note": t.text("video.note", nil)})
 	}
-	r.Text += "\n" + t.text("booked.exit", nil)
 	summary := t.text("service."+string(b.Slot.Service), nil)
 	if clinic != nil {
 		summary += " – " + clinic.Name.In(t.s.Lang)
 	}
 	r.Calendar = calendarFile(b, clinic, t.s.Lang, summary, details, t.e.loc)
-	r.Options = []Option{t.exitOption()}
 	return r, nil
 }

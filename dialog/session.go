@@ -66,7 +66,7 @@ type Frame struct {
 
 // Answers are what the booker has given in the current flow.
 type Answers struct {
-	Flow string `json:"fl,omitempty"` // "book", "enquire", "cancel"
+	Flow string `json:"fl,omitempty"` // "book", "enquire", "cancel", "household", "mine"
 	// FlowID is drawn at random when a flow starts; with the slot it makes
 	// the idempotency key of a booking, so that an accept replayed after a
 	// crash or pressed twice returns the same booking.
@@ -96,6 +96,10 @@ type Answers struct {
 	Day       string `json:"dy,omitempty"`
 	Part      string `json:"pt,omitempty"`
 	Reference string `json:"rf,omitempty"`
+	// Near is the slot of the booking just made, kept past the booked
+	// step (with the service, clinic and mobile) so that the household's
+	// next patient is offered the time next to it.
+	Near int64 `json:"nr,omitempty"`
 }
 
 // InFlow reports whether a flow is open (personal data may be held).

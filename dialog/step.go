@@ -48,8 +48,13 @@ type step struct {
 	// Result asks adapters to retract it.
 	echoes bool
 	// ends marks a step that ends its flow: the answers (the patient's
-	// personal data) are dropped on reaching it.
+	// personal data) are dropped on reaching it, but for the booking's
+	// reference, or what keep returns.
 	ends bool
+	// keep, for a step that ends its flow, returns what of the answers
+	// the step still needs once the flow has ended: the booked step keeps
+	// what the household's next patient is booked with.
+	keep func(a Answers) Answers
 	// holds marks a step at which the booker may hold a place (an offer,
 	// a slot to accept, the booking): an update that leaves such steps for
 	// one that is not, without booking, gives the place back.
@@ -108,7 +113,9 @@ type chart struct {
 // would be a cycle: the steps' functions read conversation.)
 var conversation *chart
 
-func init() { conversation = buildChart(globalFlow, bookFlow, enquireFlow, cancelFlow) }
+func init() {
+	conversation = buildChart(globalFlow, bookFlow, enquireFlow, cancelFlow, householdFlow, mineFlow)
+}
 
 // buildChart resolves the flows' next targets and builds the machine. A
 // table that names an unknown step is a programming error: it panics.

@@ -24,7 +24,8 @@ var enquireFlow = flow{
 		verifyServiceStep("B4"),
 		consentStep("verifying", "B5"),
 		verifyingStep(func(t *turn) (booking.Booking, error) { return t.e.svc.Enquire(t.ctx, t.lookup()) }, "result"),
-		menuStep("result", askBookingShown("enquiry.done", "enquiry.again", true), "B6 查詢完成"),
+		resultStep(),
+		accessLogStep(),
 	),
 }
 

@@ -15,7 +15,8 @@
 //
 //	> text            the booker types text
 //	> [id]            the booker presses the option id of the latest message
-//	> [id] stale      ... of the message before it (an old button)
+//	> [id] stale      ... of the message before it (an old button); REF1,
+//	                  REF2, … in id stand for the references they name
 //	> contact 9123…   the booker shares a contact
 //	! advance 16m     the clock moves on
 //	! restart         a fresh Engine and Router take over (same stores)
@@ -355,7 +356,7 @@ var optionInput = regexp.MustCompile(`^\[([^\]]+)\]( stale)?$`)
 func (r *runner) input(text string) {
 	in := dialog.Input{Kind: dialog.InputText, Text: text, LanguageHint: r.header.hint}
 	if m := optionInput.FindStringSubmatch(text); m != nil {
-		in.Kind, in.Option, in.Text = dialog.InputOption, m[1], ""
+		in.Kind, in.Option, in.Text = dialog.InputOption, r.unscrub(m[1]), ""
 		switch {
 		case m[2] != "" && len(r.nonces) >= 2:
 			in.Nonce = r.nonces[len(r.nonces)-2]
@@ -503,6 +504,15 @@ func (r *runner) scrub(s string) string {
 		s = strings.NewReplacer(ref, name, plain, name, strings.ToLower(plain), strings.ToLower(name)).Replace(s)
 	}
 	return s
+}
+
+// unscrub writes the booking references named REF1, REF2, … back as they
+// are, in an option id ("b:REF2", a booking of "my bookings").
+func (r *runner) unscrub(id string) string {
+	for ref, name := range r.refs {
+		id = regexp.MustCompile(`\b`+name+`\b`).ReplaceAllString(id, ref)
+	}
+	return id
 }
 
 // checkSession holds the size limit of a stored session.
