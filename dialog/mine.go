@@ -1,6 +1,7 @@
 package dialog
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -29,10 +30,7 @@ var mineFlow = flow{
 			on:   checkMine,
 			ask:  askMine,
 			opts: mineChoices,
-			read: chosen(func(t *turn, c choice) string {
-				t.s.Answers.Reference = prefixed(c.id, prefixBooking)
-				return evPick
-			}),
+			read: readMine,
 			next: map[string]string{evPick: "booking", evEnded: stMenu},
 			exit: true,
 			note: "the chat's active bookings, patients masked",
@@ -54,6 +52,7 @@ var mineFlow = flow{
 		},
 		{
 			name: "confirm",
+			on:   checkMineBooking,
 			ask:  askMineShown("cancel.confirm"),
 			opts: fixed(choiceYes, choiceNo),
 			read: chosen(func(t *turn, c choice) string {
@@ -63,7 +62,7 @@ var mineFlow = flow{
 				}
 				return evConfirm
 			}),
-			next: map[string]string{evConfirm: "cancelling", evKeep: "list"},
+			next: map[string]string{evConfirm: "cancelling", evKeep: "list", evGone: "list"},
 			note: "C7 是",
 		},
 		{
@@ -114,6 +113,22 @@ func (t *turn) myBooking() (b booking.Booking, ok bool, err error) {
 	return booking.Booking{}, false, nil
 }
 
+// readMine takes the booking chosen. A button of a booking that has left
+// the list since it was shown (cancelled elsewhere, or ended) is answered
+// by saying so and the list as it is now.
+func readMine(t *turn) (string, error) {
+	c, err := t.choose()
+	var bad *invalidInput
+	if errors.As(err, &bad) && t.in.Kind == InputOption && strings.HasPrefix(t.in.Option, prefixBooking) {
+		return "", refuse("mine.gone", nil)
+	}
+	if err != nil {
+		return "", err
+	}
+	t.s.Answers.Reference = prefixed(c.id, prefixBooking)
+	return evPick, nil
+}
+
 // checkMine ends the flow at once for a chat with no booking of its own.
 func checkMine(t *turn) (string, error) {
 	bs, err := t.myBookings()
@@ -128,6 +143,11 @@ func askMine(t *turn) (Reply, error) {
 	bs, err := t.myBookings()
 	if err != nil {
 		return Reply{}, err
+	}
+	if len(bs) == 0 {
+		r := t.reply("mine.none", nil)
+		r.Options = []Option{t.exitOption()}
+		return r, nil
 	}
 	lines := make([]string, 0, len(bs))
 	for i, b := range bs {
