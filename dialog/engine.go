@@ -105,7 +105,7 @@ func (e *Engine) Step(ctx context.Context, booker booking.Booker, s *Session, in
 	t := e.newTurn(ctx, booker, s, in)
 	if err := t.run(); err != nil {
 		*s = before
-		if info := conversation.info(s.State); info != nil && info.table == flowBook && !info.holds {
+		if info := conversation.info(s.State); info != nil && holdsIn(info.table) && !info.holds {
 			// The failed update may have held a place the session does
 			// not know of; should this fail too, the hold lapses.
 			_ = e.svc.Release(ctx, booker)
@@ -435,7 +435,7 @@ func (t *turn) leaveHold() {
 	// update whose answer was lost (the store kept it, the session did
 	// not) would otherwise count as taken, for this booker too, until it
 	// lapsed.
-	ended := was.table == flowBook && (now == nil || now.table != flowBook || now.ends)
+	ended := holdsIn(was.table) && (now == nil || now.table != was.table || now.ends)
 	if !left && !ended {
 		return
 	}
@@ -446,6 +446,10 @@ func (t *turn) leaveHold() {
 			slog.String("state", from), slog.Any("booker", t.booker), slog.Any("error", err))
 	}
 }
+
+// holdsIn reports whether the flow table may hold a place for the
+// booker: booking, and changing a booking's time.
+func holdsIn(table string) bool { return table == flowBook || table == flowChange }
 
 // placesChanged drops the quota status read in this update: the update
 // has just taken or given back a place.

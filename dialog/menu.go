@@ -32,17 +32,20 @@ var globalFlow = flow{
 	},
 }
 
+// menuChoices are the three flows the menu offers.
+var menuChoices = []choice{
+	{id: optBook, key: "opt.book"},
+	{id: optEnquire, key: "opt.enquire"},
+	{id: optCancel, key: "opt.cancel"},
+}
+
 // menuStep is a step that offers the three flows: the menu, and each
 // flow's last step (the booker may go on to another flow from there).
 func menuStep(name string, ask func(*turn) (Reply, error), note string) step {
 	return step{
 		name: name,
 		ask:  ask,
-		opts: fixed(
-			choice{id: optBook, key: "opt.book"},
-			choice{id: optEnquire, key: "opt.enquire"},
-			choice{id: optCancel, key: "opt.cancel"},
-		),
+		opts: fixed(menuChoices...),
 		read: readMenu,
 		next: map[string]string{flowBook: flowBook, flowEnquire: flowEnquire, flowCancel: flowCancel},
 		ends: true,

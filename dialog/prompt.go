@@ -116,12 +116,15 @@ func (t *turn) details(b booking.Booking) (string, error) {
 
 // bookedReply is the seed's success screen: the booking, the calendar file,
 // the clinic's location (or, for video, the notes to prepare) and "離開".
-func (t *turn) bookedReply(b booking.Booking) (Reply, error) {
+func (t *turn) bookedReply(b booking.Booking) (Reply, error) { return t.bookedReplyAs("booked", b) }
+
+// bookedReplyAs is bookedReply headed by key: a booking made, or moved.
+func (t *turn) bookedReplyAs(key string, b booking.Booking) (Reply, error) {
 	details, err := t.details(b)
 	if err != nil {
 		return Reply{}, err
 	}
-	r := t.reply("booked", map[string]any{"details": details})
+	r := t.reply(key, map[string]any{"details": details})
 	var clinic *booking.Clinic
 	if b.Slot.Service == booking.ServiceClinic {
 		c, err := t.e.svc.Clinic(t.ctx, b.Slot.ClinicID)
