@@ -275,18 +275,23 @@ func (s *Service) forgetRoom(service ServiceKind, clinic ClinicID) {
 // between the search and the hold sends it on to the next slot. No place
 // left anywhere is ErrQuotaFull.
 func (s *Service) Offer(ctx context.Context, b Booker, service ServiceKind, clinic ClinicID) (Slot, time.Time, error) {
+	return s.OfferInstead(ctx, b, service, clinic, 0)
+}
+
+// OfferInstead is Offer for a booking changing time: the slot it has,
+// instead, is never offered (0: none).
+func (s *Service) OfferInstead(ctx context.Context, b Booker, service ServiceKind, clinic ClinicID, instead SlotID) (Slot, time.Time, error) {
 	q, err := s.slotQuery(service, clinic)
 	if err != nil {
 		return Slot{}, time.Time{}, err
 	}
-	if s.Rules.Hold <= 0 {
-		sl, err := s.EarliestSlot(ctx, service, clinic)
-		return sl, time.Time{}, err
-	}
-	// The booker's own hold (an offer they left without a word, an update
-	// that failed after holding) would hide its place from this search.
-	if err := s.Store.Release(ctx, b); err != nil {
-		return Slot{}, time.Time{}, fmt.Errorf("booking: offer: %w", err)
+	if s.Rules.Hold > 0 {
+		// The booker's own hold (an offer they left without a word, an
+		// update that failed after holding) would hide its place from
+		// this search.
+		if err := s.Store.Release(ctx, b); err != nil {
+			return Slot{}, time.Time{}, fmt.Errorf("booking: offer: %w", err)
+		}
 	}
 	// Most bookers meet the same earliest slots: a few at a time are tried,
 	// and the search is made again while the crowd fills them.
@@ -296,8 +301,12 @@ func (s *Service) Offer(ctx context.Context, b Booker, service ServiceKind, clin
 		if err != nil {
 			return Slot{}, time.Time{}, fmt.Errorf("booking: offer: %w", err)
 		}
+		slots = slices.DeleteFunc(slots, func(sl Slot) bool { return sl.ID == instead })
 		if len(slots) == 0 {
 			break
+		}
+		if s.Rules.Hold <= 0 {
+			return slots[0], time.Time{}, nil
 		}
 		for _, sl := range slots {
 			held, until, err := s.hold(ctx, b, sl.ID)

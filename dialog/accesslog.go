@@ -11,36 +11,6 @@ import (
 // evLog: the booker asked who acted for the patient.
 const evLog = "log"
 
-// resultStep is the enquiry's result (B6): the booking, and "who acted
-// for the patient". Unlike the other flows' last steps it keeps the
-// patient's details, which the log is read with, until the booker leaves
-// it; like them, it lets the booker go on to another flow.
-func resultStep() step {
-	shown := askBookingShown("enquiry.done", "enquiry.again", true)
-	st := menuStep("result", func(t *turn) (Reply, error) {
-		r, err := shown(t)
-		if err == nil && t.s.Answers.DocNumber != "" {
-			r.Options = append([]Option{{ID: optLog, Label: t.text("opt.log", nil)}}, r.Options...)
-		}
-		return r, err
-	}, "B6 查詢完成")
-	st.ends = false
-	menu := st.opts
-	st.opts = func(t *turn) ([]choice, error) {
-		cs, err := menu(t)
-		return append([]choice{{id: optLog, key: "opt.log"}}, cs...), err
-	}
-	st.read = func(t *turn) (string, error) {
-		c, err := t.choose()
-		if err != nil || c.id != optLog {
-			return readMenu(t)
-		}
-		return evLog, nil
-	}
-	st.next[evLog] = "log"
-	return st
-}
-
 // accessLogStep is "who acted for me", offered once the enquiry (B) has
 // verified the patient: each action on the patient's bookings that the
 // audit trail still holds, with its date and time, the channel and the

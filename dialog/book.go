@@ -90,44 +90,14 @@ var bookFlow = flow{
 			exit: true,
 			note: "the patient holds a booking",
 		},
-		step{
-			name: "region",
-			ask:  askRegion,
-			opts: regionChoices,
-			read: towardOffer(func(t *turn, c choice) string {
-				t.s.Answers.Region = prefixed(c.id, prefixRegion)
-				return evRegion
-			}),
-			next: map[string]string{evRegion: "clinic", evGone: "service"},
-			note: "A7 香港 · 九龍 · 新界及離島",
-		},
-		step{
-			name: "clinic",
-			on:   checkRegionOpen,
-			ask:  askClinic,
-			opts: clinicChoices,
-			read: towardOffer(func(t *turn, c choice) string {
-				t.s.Answers.ClinicID = prefixed(c.id, prefixClinic)
-				return evClinic
-			}),
-			next: map[string]string{evClinic: "offer", evGone: "service", evRegionFull: "region"},
-			// A region that filled up since its status was read (a second
-			// at most) sends the booker back to the regions, whose statuses
-			// say so: evRegionFull from on.
-			note: "A8 診所診症名額狀況",
-		},
+		regionStep("service"),
+		clinicStep("service"),
 		step{
 			name: "offer",
 			on:   offerEarliest,
-			ask:  askSlot("offer.prompt"),
+			ask:  askSlot("offer.prompt", "opt.accept"),
 			opts: fixed(choice{id: optAccept, key: "opt.accept"}, choice{id: optDecline, key: "opt.decline"}),
-			read: chosen(func(t *turn, c choice) string {
-				if c.id == optDecline {
-					t.s.Answers.Declined = t.s.Answers.SlotID
-					return evDecline
-				}
-				return evAccept
-			}),
+			read: chosen(readOffer),
 			next: map[string]string{evFull: "service", evGone: "service", evClinicFull: "clinic", evRegionFull: "region",
 				evAccept: "booking", evDecline: "search"},
 			holds: true,
@@ -152,7 +122,7 @@ var bookFlow = flow{
 					{err: booking.ErrSlotUnavailable, event: evTaken, say: "slot.gone"},
 				},
 				holds: true,
-				ask:   askSlot("accept.prompt"),
+				ask:   askSlot("accept.prompt", "opt.accept"),
 				opts:  fixed(choice{id: optAccept, key: "opt.accept"}, choice{id: optOtherSlot, key: "opt.other_slot"}),
 				read: chosen(func(t *turn, c choice) string {
 					if c.id == optOtherSlot {
@@ -183,6 +153,52 @@ var bookFlow = flow{
 			bookedStep("A15 預約成功"),
 		},
 	),
+}
+
+// regionStep is A7: the regions with their quota status. gone is where
+// the booker goes when neither service has a place left.
+func regionStep(gone string) step {
+	return step{
+		name: "region",
+		ask:  askRegion,
+		opts: regionChoices,
+		read: towardOffer(func(t *turn, c choice) string {
+			t.s.Answers.Region = prefixed(c.id, prefixRegion)
+			return evRegion
+		}),
+		next: map[string]string{evRegion: "clinic", evGone: gone},
+		note: "A7 香港 · 九龍 · 新界及離島",
+	}
+}
+
+// clinicStep is A8: the region's clinics with their quota status; a
+// chosen clinic leads to the offer.
+func clinicStep(gone string) step {
+	return step{
+		name: "clinic",
+		on:   checkRegionOpen,
+		ask:  askClinic,
+		opts: clinicChoices,
+		read: towardOffer(func(t *turn, c choice) string {
+			t.s.Answers.ClinicID = prefixed(c.id, prefixClinic)
+			return evClinic
+		}),
+		next: map[string]string{evClinic: "offer", evGone: gone, evRegionFull: "region"},
+		// A region that filled up since its status was read (a second
+		// at most) sends the booker back to the regions, whose statuses
+		// say so: evRegionFull from on.
+		note: "A8 診所診症名額狀況",
+	}
+}
+
+// readOffer takes the answer to an offer: accept it, or decline it (the
+// declined slot is listed last when picking another).
+func readOffer(t *turn, c choice) string {
+	if c.id == optDecline {
+		t.s.Answers.Declined = t.s.Answers.SlotID
+		return evDecline
+	}
+	return evAccept
 }
 
 // consentStep is the seed's consent screen (A5, B5, C5). On WhatsApp it
@@ -419,10 +435,11 @@ func clinicChoices(t *turn) ([]choice, error) {
 }
 
 // offerEarliest finds the earliest slot of the chosen service and clinic
-// and holds a place of it for the booker (A9).
+// and holds a place of it for the booker (A9); a booking changing time is
+// not offered the slot it has.
 func offerEarliest(t *turn) (string, error) {
 	a := &t.s.Answers
-	slot, until, err := t.e.svc.Offer(t.ctx, t.booker, booking.ServiceKind(a.Service), booking.ClinicID(a.ClinicID))
+	slot, until, err := t.e.svc.OfferInstead(t.ctx, t.booker, booking.ServiceKind(a.Service), booking.ClinicID(a.ClinicID), booking.SlotID(a.BookedSlot))
 	t.placesChanged()
 	if errors.Is(err, booking.ErrQuotaFull) {
 		return t.offerFull()
@@ -546,8 +563,8 @@ func holdPicked(t *turn) (string, error) {
 }
 
 // askSlot renders the slot in the answers with key: the offer, or the
-// chosen slot to accept.
-func askSlot(key string) func(*turn) (Reply, error) {
+// chosen slot to accept; accept is the label of the button that takes it.
+func askSlot(key, accept string) func(*turn) (Reply, error) {
 	return func(t *turn) (Reply, error) {
 		slot, err := t.e.svc.Store.Slot(t.ctx, booking.SlotID(t.s.Answers.SlotID))
 		if err != nil {
@@ -560,8 +577,9 @@ func askSlot(key string) func(*turn) (Reply, error) {
 		r := t.reply(key, map[string]any{"place": place, "when": t.text("detail.when", map[string]any{"when": t.when(slot)})})
 		if until := t.s.Answers.HoldUntil; !until.IsZero() {
 			r.Text += "\n" + t.text("hold.note", map[string]any{
-				"hold":  locales.FormatIdle(t.s.Lang, t.e.svc.Rules.Hold),
-				"until": locales.FormatTime(t.s.Lang, t.local(until)),
+				"hold":   locales.FormatIdle(t.s.Lang, t.e.svc.Rules.Hold),
+				"until":  locales.FormatTime(t.s.Lang, t.local(until)),
+				"accept": t.text(accept, nil),
 			})
 		}
 		if slot.Service == booking.ServiceVideo {

@@ -105,7 +105,7 @@ func (e *Engine) Step(ctx context.Context, booker booking.Booker, s *Session, in
 	t := e.newTurn(ctx, booker, s, in)
 	if err := t.run(); err != nil {
 		*s = before
-		if info := conversation.info(s.State); info != nil && booksPlaces(info.table) && !info.holds {
+		if info := conversation.info(s.State); info != nil && holdsIn(info.table) && !info.holds {
 			// The failed update may have held a place the session does
 			// not know of; should this fail too, the hold lapses.
 			_ = e.svc.Release(ctx, booker)
@@ -442,7 +442,7 @@ func (t *turn) leaveHold() {
 	// update whose answer was lost (the store kept it, the session did
 	// not) would otherwise count as taken, for this booker too, until it
 	// lapsed.
-	ended := booksPlaces(was.table) && (now == nil || !booksPlaces(now.table) || now.ends)
+	ended := holdsIn(was.table) && (now == nil || holdFamily(now.table) != holdFamily(was.table) || now.ends)
 	if !left && !ended {
 		return
 	}
@@ -452,6 +452,22 @@ func (t *turn) leaveHold() {
 		t.e.log.LogAttrs(t.ctx, slog.LevelWarn, "hold not released; it lapses by itself",
 			slog.String("state", from), slog.Any("booker", t.booker), slog.Any("error", err))
 	}
+}
+
+// holdsIn reports whether the flow table may hold a place for the
+// booker: booking, and changing a booking's time.
+func holdsIn(table string) bool {
+	return table == flowBook || table == flowChange || table == flowHousehold
+}
+
+// holdFamily is the flow whose holds those of table's steps are: the
+// household's next patient goes on in the booking flow's steps, with the
+// place their offer held.
+func holdFamily(table string) string {
+	if table == flowHousehold {
+		return flowBook
+	}
+	return table
 }
 
 // placesChanged drops the quota status read in this update: the update

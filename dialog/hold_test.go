@@ -82,3 +82,50 @@ func TestLostHoldReleasedAtFlowEnd(t *testing.T) {
 		t.Errorf("places held after the flow ended = %d, want 0", got)
 	}
 }
+
+// TestChangeHoldReleased: changing a booking's time holds the new place
+// like any offer; leaving the offer gives it back, and confirming moves
+// the booking: one place taken at Wan Tsui, none held.
+func TestChangeHoldReleased(t *testing.T) {
+	toChange := append(append([]string{}, toOffer...), "[accept]", "[exit]",
+		"[enq]", "[hkid]", "A123456(3)", "1970", "[yes]", "[c:wan-tsui]", "[ok]", "[chg]", "[same]")
+	tests := []struct {
+		name  string
+		then  []string
+		state string
+		held  int
+	}{
+		{"Offer", nil, "d_offer", 1},
+		{"Decline", []string{"[decline]"}, "d_days", 0},
+		{"Exit", []string{"/exit"}, "menu", 0},
+		{"Start", []string{"/start"}, "menu", 0},
+		{"Confirm", []string{"[accept]"}, "d_moved", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := dialogtest.NewEnv(t, sqliteConfig, dialogtest.DefaultSchedule())
+			e := env.NewEngine(t)
+			s := &dialog.Session{}
+			say(t, e, s, toChange...)
+			say(t, e, s, tt.then...)
+			if s.State != tt.state {
+				t.Errorf("state = %q, want %q", s.State, tt.state)
+			}
+			if got := heldAt(t, env); got != tt.held {
+				t.Errorf("places held after %v = %d, want %d", tt.then, got, tt.held)
+			}
+			taken := 0
+			slots, err := env.Service.Store.Slots(context.Background(), booking.SlotQuery{Service: booking.ServiceClinic, ClinicID: "wan-tsui"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, sl := range slots {
+				taken += sl.Taken
+			}
+			if taken != 1 {
+				t.Errorf("places booked at Wan Tsui = %d, want 1 (the booking, moved or not)", taken)
+			}
+		})
+	}
+}

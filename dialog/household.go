@@ -53,27 +53,17 @@ var householdFlow = flow{
 			note: "screens the patient as A6 does; the service is kept",
 		},
 		{
-			name: "offer",
-			on:   offerNear,
-			ask:  askNear,
-			opts: fixed(choice{id: optAccept, key: "opt.accept"}, choice{id: optDecline, key: "opt.decline"}),
-			read: chosen(func(t *turn, c choice) string {
-				if c.id == optDecline {
-					t.s.Answers.Declined = t.s.Answers.SlotID
-					return evDecline
-				}
-				return evAccept
-			}),
+			name:  "offer",
+			on:    offerNear,
+			ask:   askNear,
+			opts:  fixed(choice{id: optAccept, key: "opt.accept"}, choice{id: optDecline, key: "opt.decline"}),
+			read:  chosen(readOffer),
 			next:  map[string]string{evAccept: "a_booking", evDecline: "a_search", evEnded: stMenu},
 			holds: true,
 			note:  "A9 the time next to the previous booking, held",
 		},
 	}),
 }
-
-// booksPlaces reports whether the steps of table may hold a place for the
-// booker: the booking flow's, and the household's, which joins it.
-func booksPlaces(table string) bool { return table == flowBook || table == flowHousehold }
 
 // bookedStep is the booking's success screen (A15), a menu step that
 // also offers to book for another person of the household. It keeps past
@@ -226,7 +216,7 @@ func askNear(t *turn) (Reply, error) {
 	if !sameDay(t.local(near.Start), t.local(offered.Start)) {
 		key = "offer.prompt"
 	}
-	return askSlot(key)(t)
+	return askSlot(key, "opt.accept")(t)
 }
 
 func sameDay(a, b time.Time) bool {

@@ -36,18 +36,22 @@ var globalFlow = flow{
 	},
 }
 
-// menuStep is a step that offers the three flows and the chat's own bookings: the menu, and each
+// menuChoices are the three flows the menu offers, and the chat's own
+// bookings.
+var menuChoices = []choice{
+	{id: optBook, key: "opt.book"},
+	{id: optEnquire, key: "opt.enquire"},
+	{id: optCancel, key: "opt.cancel"},
+	{id: optMine, key: "opt.mine"},
+}
+
+// menuStep is a step that offers the menu's choices: the menu, and each
 // flow's last step (the booker may go on to another flow from there).
 func menuStep(name string, ask func(*turn) (Reply, error), note string) step {
 	return step{
 		name: name,
 		ask:  ask,
-		opts: fixed(
-			choice{id: optBook, key: "opt.book"},
-			choice{id: optEnquire, key: "opt.enquire"},
-			choice{id: optCancel, key: "opt.cancel"},
-			choice{id: optMine, key: "opt.mine"},
-		),
+		opts: fixed(menuChoices...),
 		read: readMenu,
 		next: map[string]string{flowBook: flowBook, flowEnquire: flowEnquire, flowCancel: flowCancel, flowMine: flowMine},
 		ends: true,

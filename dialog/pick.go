@@ -143,6 +143,9 @@ func (t *turn) daySlots() (am, pm []booking.Slot, err error) {
 		return nil, nil, fmt.Errorf("dialog: day slots: %w", err)
 	}
 	for _, sl := range slots {
+		if sl.ID == booking.SlotID(a.BookedSlot) {
+			continue // the booking changing time has it already
+		}
 		if t.local(sl.Start).Hour() < 12 {
 			am = append(am, sl)
 		} else {

@@ -116,8 +116,11 @@ func (t *turn) details(b booking.Booking) (string, error) {
 
 // bookedReply is the seed's success screen: the booking, the calendar file,
 // the clinic's location (or, for video, the notes to prepare) and "離開".
-func (t *turn) bookedReply(b booking.Booking) (Reply, error) {
-	r, err := t.bookingCard("booked", b)
+func (t *turn) bookedReply(b booking.Booking) (Reply, error) { return t.bookedReplyAs("booked", b) }
+
+// bookedReplyAs is bookedReply headed by key: a booking made, or moved.
+func (t *turn) bookedReplyAs(key string, b booking.Booking) (Reply, error) {
+	r, err := t.bookingCard(key, b)
 	if err != nil {
 		return Reply{}, err
 	}

@@ -66,7 +66,7 @@ type Frame struct {
 
 // Answers are what the booker has given in the current flow.
 type Answers struct {
-	Flow string `json:"fl,omitempty"` // "book", "enquire", "cancel", "household", "mine"
+	Flow string `json:"fl,omitempty"` // "book", "enquire", "cancel", "change", "household", "mine"
 	// FlowID is drawn at random when a flow starts; with the slot it makes
 	// the idempotency key of a booking, so that an accept replayed after a
 	// crash or pressed twice returns the same booking.
@@ -96,6 +96,16 @@ type Answers struct {
 	Day       string `json:"dy,omitempty"`
 	Part      string `json:"pt,omitempty"`
 	Reference string `json:"rf,omitempty"`
+	// BookedService, BookedClinic and BookedSlot are where the booking
+	// being changed (flow "change", Reference) is now: Service, ClinicID
+	// and SlotID are where it may go.
+	BookedService string `json:"bs,omitempty"`
+	BookedClinic  string `json:"bc,omitempty"`
+	BookedSlot    int64  `json:"bt,omitempty"`
+	// Bound says the booking being changed is bound to this chat, which
+	// made it: it moves without the patient's details (and so within
+	// its service; see booking.Service.MoveBound).
+	Bound bool `json:"bo,omitempty"`
 	// Near is the slot of the booking just made, kept past the booked
 	// step (with the service, clinic and mobile) so that the household's
 	// next patient is offered the time next to it.

@@ -24,7 +24,19 @@ var enquireFlow = flow{
 		verifyServiceStep("B4"),
 		consentStep("verifying", "B5"),
 		verifyingStep(func(t *turn) (booking.Booking, error) { return t.e.svc.Enquire(t.ctx, t.lookup()) }, "result"),
-		resultStep(),
+		step{
+			name: "result",
+			ask:  askEnquired,
+			opts: fixed(choice{id: optChange, key: "opt.change"}, choice{id: optLog, key: "opt.log"},
+				menuChoices[0], menuChoices[1], menuChoices[2], menuChoices[3]),
+			read: readEnquired,
+			next: map[string]string{evChange: flowChange, evLog: "log",
+				flowBook: flowBook, flowEnquire: flowEnquire, flowCancel: flowCancel, flowMine: flowMine},
+			exit: true,
+			// The patient's details stay until the booker leaves: changing
+			// the time checks them again, and the access log is read with them.
+			note: "B6 查詢完成, and 改期",
+		},
 		accessLogStep(),
 	),
 }
@@ -79,6 +91,31 @@ var cancelFlow = flow{
 		},
 		menuStep("cancelled", askBookingShown("cancel.done", "cancel.again", true), "C8 取消完成"),
 	),
+}
+
+// askEnquired shows the booking found (B6) with "改期" beside "離開"; the
+// menu's flows are taken too, as at the end of every flow.
+func askEnquired(t *turn) (Reply, error) {
+	r, shown, err := bookingShown(t, "enquiry.done", "enquiry.again")
+	if err != nil || !shown {
+		return r, err
+	}
+	r.Options = []Option{{ID: optChange, Label: t.text("opt.change", nil)}, {ID: optLog, Label: t.text("opt.log", nil)}, t.exitOption()}
+	return r, nil
+}
+
+func readEnquired(t *turn) (string, error) {
+	c, err := t.choose()
+	if err != nil {
+		return "", err
+	}
+	switch c.id {
+	case optChange:
+		return startChange(t, c), nil
+	case optLog:
+		return evLog, nil
+	}
+	return readMenu(t)
 }
 
 // verifyServiceStep asks where the appointment is booked: the seed's
@@ -140,23 +177,29 @@ func verifyingStep(check func(t *turn) (booking.Booking, error), found string) s
 // with the reference, instead.
 func askBookingShown(key, again string, exitOnly bool) func(*turn) (Reply, error) {
 	return func(t *turn) (Reply, error) {
-		b, ok, err := t.shownBooking()
-		if err != nil {
-			return Reply{}, err
-		}
-		if !ok {
-			r := t.reply(again, map[string]any{"ref": t.s.Answers.Reference})
-			r.Options = []Option{t.exitOption()}
-			return r, nil
-		}
-		details, err := t.details(b)
-		if err != nil {
-			return Reply{}, err
-		}
-		r := t.reply(key, map[string]any{"details": details})
-		if exitOnly {
+		r, shown, err := bookingShown(t, key, again)
+		if err == nil && shown && exitOnly {
 			r.Options = []Option{t.exitOption()}
 		}
-		return r, nil
+		return r, err
 	}
+}
+
+// bookingShown renders the booking the step shows with key, or again
+// (shown false) once the patient's details are gone.
+func bookingShown(t *turn, key, again string) (r Reply, shown bool, err error) {
+	b, ok, err := t.shownBooking()
+	if err != nil {
+		return Reply{}, false, err
+	}
+	if !ok {
+		r := t.reply(again, map[string]any{"ref": t.s.Answers.Reference})
+		r.Options = []Option{t.exitOption()}
+		return r, false, nil
+	}
+	details, err := t.details(b)
+	if err != nil {
+		return Reply{}, false, err
+	}
+	return t.reply(key, map[string]any{"details": details}), true, nil
 }

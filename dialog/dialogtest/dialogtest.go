@@ -478,7 +478,7 @@ func (r *runner) reply(rep dialog.Reply) {
 	if f := rep.Calendar; f != nil {
 		w(fmt.Sprintf("(calendar %s %s)", f.Name, f.MIME))
 		for _, line := range strings.Split(string(f.Data), "\r\n") {
-			for _, p := range []string{"UID:", "DTSTART;", "DTEND;", "SUMMARY:", "LOCATION:", "GEO:", "TZID:"} {
+			for _, p := range []string{"UID:", "SEQUENCE:", "DTSTART;", "DTEND;", "SUMMARY:", "LOCATION:", "GEO:", "TZID:"} {
 				if strings.HasPrefix(line, p) {
 					w("(  " + line + ")")
 				}
