@@ -16,8 +16,10 @@ const (
 
 // mineFlow is "my bookings": the active bookings this chat made, each
 // shown (with its calendar file and the clinic's location, as after
-// booking) and cancelled without the patient's details, because the
-// booking is bound to the chat that made it (booking.Service.CancelBound).
+// booking), cancelled or moved to another time without the patient's
+// details, because the booking is bound to the chat that made it
+// (booking.Service.CancelBound; the change flow, D, with Answers.Bound
+// calls MoveBound and keeps the booking in its service).
 // A booking made in another chat is not listed: it still needs the full
 // verification of B and C.
 var mineFlow = flow{
@@ -39,14 +41,10 @@ var mineFlow = flow{
 			name: "booking",
 			on:   checkMineBooking,
 			ask:  askMineBooking,
-			opts: fixed(choice{id: optCancelBooking, key: "opt.cancel_booking"}, choice{id: optList, key: "opt.mine.list"}),
-			read: chosen(func(t *turn, c choice) string {
-				if c.id == optList {
-					return evList
-				}
-				return evCancelBook
-			}),
-			next: map[string]string{evCancelBook: "confirm", evList: "list", evGone: "list"},
+			opts: fixed(choice{id: optCancelBooking, key: "opt.cancel_booking"}, choice{id: optChange, key: "opt.change"},
+				choice{id: optList, key: "opt.mine.list"}),
+			read: readMineBooking,
+			next: map[string]string{evCancelBook: "confirm", evChange: flowChange, evList: "list", evGone: "list"},
 			exit: true,
 			note: "the booking, its calendar file and map",
 		},
@@ -200,6 +198,34 @@ func askMineBooking(t *turn) (Reply, error) {
 		return r, nil
 	}
 	return t.bookingCard("mine.show", b)
+}
+
+// readMineBooking takes what to do with the booking shown: cancel it,
+// change its time (flow D, bound to this chat), or go back to the list.
+func readMineBooking(t *turn) (string, error) {
+	c, err := t.choose()
+	if err != nil {
+		return "", err
+	}
+	switch c.id {
+	case optList:
+		return evList, nil
+	case optCancelBooking:
+		return evCancelBook, nil
+	}
+	b, ok, err := t.myBooking()
+	if err != nil {
+		return "", err
+	}
+	if !ok { // it ended since it was shown
+		t.say("mine.gone", nil)
+		return evGone, nil
+	}
+	t.s.Answers = Answers{
+		Flow: flowChange, FlowID: newFlowID(), Reference: string(b.Reference), Bound: true,
+		BookedService: string(b.Slot.Service), BookedClinic: string(b.Slot.ClinicID), BookedSlot: int64(b.Slot.ID),
+	}
+	return evChange, nil
 }
 
 // askMineShown renders the chosen booking with key.
