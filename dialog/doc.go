@@ -6,7 +6,10 @@
 // Each flow is a table of steps (book.go, verify.go; identify.go is the
 // sub-flow that asks who the patient is, spliced into all three; pick.go
 // the sub-flow that picks another time by day, spliced into booking;
-// menu.go holds the steps outside any flow). Steps that may hold a place
+// menu.go holds the steps outside any flow). Beyond the seed: household.go
+// books the next patient of a household from the booked screen, mine.go is
+// the chat's own bookings ("my bookings"), accesslog.go shows who acted for
+// a verified patient. Steps that may hold a place
 // for the booker (an offer, a slot to accept) say so, and the engine gives
 // the place back when an update leaves them without booking. A step says everything about itself:
 // its question and options, how its answer is read, what its entry does on

@@ -82,3 +82,65 @@ func benchBook(b *testing.B, open func(b *testing.B) booking.Store, slots int) {
 		b.Errorf("places taken = %d after %d bookings", taken, b.N)
 	}
 }
+
+// BenchmarkReads measures the reads of "my bookings" (BookerBookings) and
+// of a patient's access log (AccessLog) on a store holding 2,000 bookings
+// by 500 chats, four each, with their look-ups and one enquiry each in the
+// audit trail: what a chat's menu choice and an enquiry's log cost.
+func BenchmarkReads(b *testing.B, open func(b *testing.B) booking.Store) {
+	store := open(b)
+	ctx := b.Context()
+	prot, err := booking.NewProtector(TestKey)
+	if err != nil {
+		b.Fatalf("NewProtector: %v", err)
+	}
+	svc := &booking.Service{Store: store, Protector: prot, Rules: booking.DefaultRules(), Now: NewClock(start).Now}
+	if err := store.SaveClinics(ctx, testClinics); err != nil {
+		b.Fatalf("SaveClinics: %v", err)
+	}
+	const chats, each = 500, 4
+	batch := make([]booking.Slot, 100)
+	for i := range batch {
+		begin := at(1, 0, 0).Add(time.Duration(i) * 5 * time.Minute)
+		batch[i] = booking.Slot{Service: booking.ServiceClinic, ClinicID: testClinics[i%len(testClinics)].ID,
+			Start: begin, End: begin.Add(5 * time.Minute), Capacity: chats * each / len(batch)}
+	}
+	if _, err := store.SaveSlots(ctx, batch); err != nil {
+		b.Fatalf("SaveSlots: %v", err)
+	}
+	slots, err := store.Slots(ctx, booking.SlotQuery{})
+	if err != nil {
+		b.Fatalf("Slots: %v", err)
+	}
+	for i := range chats * each {
+		p, bk := patient(i), booker(i/each)
+		if err := svc.ScreenInRoom(ctx, bk, p); err != nil {
+			b.Fatalf("Screen: %v", err)
+		}
+		made, err := svc.Book(ctx, booking.BookRequest{Patient: p, Booker: bk, SlotID: slots[i%len(slots)].ID, ConsentAt: start})
+		if err != nil {
+			b.Fatalf("Book: %v", err)
+		}
+		if _, err := svc.Enquire(ctx, lookup(p, booker(chats+i), made.Slot)); err != nil {
+			b.Fatalf("Enquire: %v", err)
+		}
+	}
+	b.Run("BookerBookings", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			if bs, err := svc.BookerBookings(ctx, booker(i%chats)); err != nil || len(bs) != each {
+				b.Fatalf("BookerBookings = %d, %v; want %d", len(bs), err, each)
+			}
+			i++
+		}
+	})
+	b.Run("AccessLog", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			if log, err := svc.AccessLog(ctx, patient(i%(chats*each)).Document); err != nil || log.Total != 3 {
+				b.Fatalf("AccessLog = %d records, %v; want 3", log.Total, err)
+			}
+			i++
+		}
+	})
+}

@@ -143,3 +143,11 @@ func BenchmarkBook(b *testing.B) {
 		return s
 	})
 }
+
+// BenchmarkReads: go test -bench . -run '^$' ./booking/postgres
+func BenchmarkReads(b *testing.B) {
+	bookingtest.BenchmarkReads(b, func(b *testing.B) booking.Store {
+		s, _ := openStore(b, postgres.MaxConns)
+		return s
+	})
+}

@@ -182,6 +182,14 @@ func BenchmarkBook(b *testing.B) {
 	})
 }
 
+// BenchmarkReads: go test -bench . -run '^$' ./booking/sqlite
+func BenchmarkReads(b *testing.B) {
+	bookingtest.BenchmarkReads(b, func(b *testing.B) booking.Store {
+		s, _ := openStore(b)
+		return s
+	})
+}
+
 // TestFilesPrivate: the file and the journals SQLite keeps beside it hold
 // personal data, so they are the owner's alone; a file others may read is
 // refused.
