@@ -284,6 +284,7 @@ func Exercise(t *testing.T, open func(t *testing.T) booking.Store) {
 		{"Concurrency", concurrencyCases},
 		{"Staff", staffCases},
 		{"Hold", holdCases},
+		{"Outbox", outboxCases},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

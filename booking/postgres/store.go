@@ -161,7 +161,7 @@ func book(ctx context.Context, tx pgx.Tx, nb booking.NewBooking) (booking.Bookin
 		return booking.Booking{}, err
 	}
 	b.Slot = slot
-	return b, nil
+	return b, sqlstore.Remind(ctx, db, b.ID, nb.RemindAt, slot.Start, nb.CreatedAt)
 }
 
 // insertBooking is sqlstore.InsertBooking that writes the booking's audit

@@ -259,8 +259,14 @@ func Cancel(ctx context.Context, db DB, v booking.Verification, ref booking.Refe
 	if err := RecordAudit(ctx, db, v.At, booking.AuditCancel, v.Booker, patient, b.ID); err != nil {
 		return booking.Booking{}, true, err
 	}
-	b, err = bookingByID(ctx, db, b.ID)
-	return b, true, err
+	by := booking.ByOther
+	if b.Booker == v.Booker {
+		by = booking.ByBooker
+	}
+	if b, err = bookingByID(ctx, db, b.ID); err != nil {
+		return booking.Booking{}, true, err
+	}
+	return b, true, Changed(ctx, db, b, booking.NoticeCancelled, by, "", v.At)
 }
 
 // Move moves booking ref, if it matches v, to slot to; see
@@ -293,8 +299,17 @@ func Move(ctx context.Context, db DB, v booking.Verification, ref booking.Refere
 	if err := RecordAudit(ctx, db, v.At, booking.AuditMove, v.Booker, patient, b.ID); err != nil {
 		return booking.Booking{}, true, err
 	}
-	b, err = bookingByID(ctx, db, b.ID)
-	return b, true, err
+	by := booking.ByOther
+	if b.Booker == v.Booker {
+		by = booking.ByBooker
+	}
+	if b, err = bookingByID(ctx, db, b.ID); err != nil {
+		return booking.Booking{}, true, err
+	}
+	if err := Changed(ctx, db, b, booking.NoticeMoved, by, "", v.At); err != nil {
+		return booking.Booking{}, true, err
+	}
+	return b, true, Remind(ctx, db, b.ID, v.RemindAt, b.Slot.Start, v.At)
 }
 
 // Complete marks the active bookings whose slot ended at or before at
