@@ -63,6 +63,8 @@ type Notice struct {
 	Reason string
 	// Sequence is the calendar SEQUENCE of the event the notice carries.
 	Sequence int
+	// Lang is the language the booking was made in; empty when unknown.
+	Lang     string
 	Due      time.Time // not sent before
 	Deadline time.Time // not sent after: failed instead
 	Attempts int       // claims so far, this one included

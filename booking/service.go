@@ -470,6 +470,8 @@ type BookRequest struct {
 	// booking that finds no place after it fails with ErrHoldExpired
 	// joined to ErrSlotTaken.
 	HeldUntil time.Time
+	// Lang is the booker's language, which the booking's notices speak.
+	Lang string
 }
 
 // Book books the slot for the patient. It fails with a *ValidationError for
@@ -499,6 +501,7 @@ func (s *Service) Book(ctx context.Context, r BookRequest) (Booking, error) {
 		ConsentAt:      r.ConsentAt.UTC(),
 		CreatedAt:      s.Now().UTC(),
 		IdempotencyKey: r.IdempotencyKey,
+		Lang:           r.Lang,
 	}
 	nb.RemindAt = s.Reminders.At(slot.Start, nb.CreatedAt)
 	if nb.MobileSealed, err = s.Protector.Seal([]byte(r.Patient.Mobile), aadMobile); err != nil {

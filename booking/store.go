@@ -193,6 +193,9 @@ type NewBooking struct {
 	// RemindAt is when the outbox sends the booking's reminder
 	// (Reminders.At); zero: none.
 	RemindAt time.Time
+	// Lang is the language the booking was made in ("zh-HK", "en",
+	// "zh-CN"; empty: unknown): its notices speak it.
+	Lang string
 }
 
 // Verification is what enquiry and cancel must match: the patient's document

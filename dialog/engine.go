@@ -236,6 +236,9 @@ func command(in Input) string {
 
 func (t *turn) run() error {
 	s := t.s
+	if t.in.Kind == InputNotice {
+		return t.notice()
+	}
 	if !locales.Supported(s.Lang) {
 		s.Lang = locales.Match(t.in.LanguageHint)
 	}

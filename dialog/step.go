@@ -108,7 +108,7 @@ type chart struct {
 // would be a cycle: the steps' functions read conversation.)
 var conversation *chart
 
-func init() { conversation = buildChart(globalFlow, bookFlow, enquireFlow, cancelFlow) }
+func init() { conversation = buildChart(globalFlow, bookFlow, enquireFlow, cancelFlow, noticeFlow) }
 
 // buildChart resolves the flows' next targets and builds the machine. A
 // table that names an unknown step is a programming error: it panics.

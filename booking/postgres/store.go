@@ -165,12 +165,12 @@ func book(ctx context.Context, tx pgx.Tx, nb booking.NewBooking) (booking.Bookin
 }
 
 // insertBooking is sqlstore.InsertBooking that writes the booking's audit
-// record in the same statement, from the same arguments and $13, the
+// record in the same statement, from the same arguments and $14, the
 // action.
 const insertBooking = `WITH b AS (` + sqlstore.InsertBooking + `
 	), a AS (
 		INSERT INTO audit (at, action, channel, booker_id, patient_key, booking_id)
-		SELECT $11, $13, $8, $9, $3, id FROM b
+		SELECT $11, $14, $8, $9, $3, id FROM b
 	)
 	SELECT id FROM b`
 

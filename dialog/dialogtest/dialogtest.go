@@ -10,7 +10,8 @@
 // that have slots; default all), "clinic-capacity: 4", "video-capacity: 6"
 // "days: 3", "unlocated: wan-tsui" (clinics imported without address or
 // coordinates), "max-active: 1" and "max-patients: 2" (the limits on one
-// booker; default booking.DefaultRules'). Its file "chat" is the
+// booker; default booking.DefaultRules'), "remind: 24h" (reminders that
+// long ahead, at any hour; default none). Its file "chat" is the
 // conversation:
 //
 //	> text            the booker types text
@@ -25,6 +26,9 @@
 //	                  the clinic)
 //	! again           the last update arrives again, with the same id
 //	! together 2      the next 2 updates arrive at once, before any answer
+//	! notices         the outbox's notices due by now are claimed and each
+//	                  handed to the router as the dispatcher does
+//	! close REF1 why  an operator closes the slot of booking REF1
 //	< …               what the bot answered (rewritten by -update)
 //	# …               a comment
 //
@@ -247,6 +251,7 @@ func runFile(t *testing.T, file string, cfg Config) []string {
 	if h.maxPatients > 0 {
 		env.Service.Rules.MaxPatientsPerHour = h.maxPatients
 	}
+	env.Service.Reminders = booking.Reminders{Before: h.remind, Location: booking.HongKong()}
 	r := &runner{t: t, env: env, router: env.NewRouter(t), header: h, refs: make(map[string]string)}
 	got := r.run(string(chat.Data))
 	if *Update {
@@ -268,6 +273,8 @@ type header struct {
 	sched  Schedule
 	// maxActive and maxPatients replace the default limits on one booker.
 	maxActive, maxPatients int
+	// remind is how long ahead reminders are written; zero: none.
+	remind time.Duration
 }
 
 func parseHeader(comment string) (header, error) {
@@ -306,6 +313,8 @@ func parseHeader(comment string) (header, error) {
 			h.maxActive, err = strconv.Atoi(v)
 		case "max-patients":
 			h.maxPatients, err = strconv.Atoi(v)
+		case "remind":
+			h.remind, err = time.ParseDuration(v)
 		}
 		if err != nil {
 			return h, fmt.Errorf("header %q: %w", line, err)
@@ -330,6 +339,9 @@ type runner struct {
 	refs     map[string]string
 	states   []string
 	others   int
+	// noticing says the answer being written is a notice's: its calendar
+	// file's SEQUENCE, STATUS and alarms are shown too.
+	noticing bool
 }
 
 func (r *runner) run(chat string) string {
@@ -477,8 +489,8 @@ func (r *runner) reply(rep dialog.Reply) {
 	if f := rep.Calendar; f != nil {
 		w(fmt.Sprintf("(calendar %s %s)", f.Name, f.MIME))
 		for _, line := range strings.Split(string(f.Data), "\r\n") {
-			for _, p := range []string{"UID:", "DTSTART;", "DTEND;", "SUMMARY:", "LOCATION:", "GEO:", "TZID:"} {
-				if strings.HasPrefix(line, p) {
+			for _, p := range []string{"UID:", "DTSTART;", "DTEND;", "SUMMARY:", "LOCATION:", "GEO:", "TZID:", "SEQUENCE:", "STATUS:", "TRIGGER:"} {
+				if strings.HasPrefix(line, p) && (r.noticing || !slices.Contains([]string{"SEQUENCE:", "STATUS:", "TRIGGER:"}, p)) {
 					w("(  " + line + ")")
 				}
 			}
@@ -558,6 +570,10 @@ func (r *runner) directive(d string) {
 		for _, sl := range slots {
 			r.fill(sl.ID)
 		}
+	case d == "notices":
+		r.notices()
+	case len(fields) >= 3 && fields[0] == "close":
+		r.closeSlot(fields[1], strings.Join(fields[2:], " "))
 	case d == "take":
 		s, err := r.env.Sessions.Load(ctx, dialog.SessionKey(r.header.booker))
 		if err != nil {

@@ -89,6 +89,9 @@ func ClaimNotices(ctx context.Context, db DB, c booking.NoticeClaim) ([]booking.
 		if x.n.Booking, err = bookingByID(ctx, db, x.id); err != nil {
 			return nil, err
 		}
+		if err := db.QueryRow(ctx, `SELECT lang FROM bookings WHERE id = $1`, x.id).Scan(&x.n.Lang); err != nil {
+			return nil, err
+		}
 		out = append(out, x.n)
 	}
 	return out, nil

@@ -27,3 +27,7 @@ CREATE TABLE outbox (
 
 CREATE INDEX outbox_due ON outbox (status, next_at);
 CREATE INDEX outbox_booking ON outbox (booking_id);
+
+-- The language the booking was made in: its notices speak it, even when the
+-- booker's session (which knows it too) has lapsed.
+ALTER TABLE bookings ADD COLUMN lang TEXT NOT NULL DEFAULT '';
