@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
+	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
@@ -31,6 +33,15 @@ func (b *Bot) Notify(ctx context.Context, u bot.Update) (string, error) {
 	err = b.handler.Go(ctx, u.Booker, func(ctx context.Context) {
 		ctx, cancel := context.WithTimeout(ctx, b.updateTimeout)
 		defer cancel()
+		// The rate limit is waited out before the router takes the notice
+		// into effect, not after: between the two, a crash would lose the
+		// notice (the router's record says it was handled), so that
+		// moment is kept to the send's own round trips.
+		ctx, err := b.prepay(ctx, chatID, noticeMessages)
+		if err != nil {
+			done <- result{"", err}
+			return
+		}
 		id, err := b.notify(ctx, chatID, u)
 		done <- result{id, err}
 	})
@@ -43,6 +54,40 @@ func (b *Bot) Notify(ctx context.Context, u bot.Update) (string, error) {
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
+}
+
+// noticeMessages is how many messages a notice takes, but for a text
+// split in two and a reminder's map pin (those wait their turn as they go):
+// its text and its question (a reminder), or its text and its calendar
+// file (a change).
+const noticeMessages = 2
+
+// prepaidKey marks a context whose messages have had their place in the
+// rate limit waited for: the counter holds how many are left.
+type prepaidKey struct{}
+
+// prepay waits for n messages' places in the rate limit of chatID (and
+// overall) and returns a context whose first n messages go out at once.
+func (b *Bot) prepay(ctx context.Context, chatID int64, n int) (context.Context, error) {
+	var wait time.Duration
+	for range n {
+		wait = max(wait, b.limiter.reserve(chatID))
+	}
+	if wait > 0 {
+		if err := b.sleep(ctx, wait); err != nil {
+			return ctx, fmt.Errorf("telegram: notify: rate limit: %w", err)
+		}
+	}
+	left := new(atomic.Int32)
+	left.Store(int32(n))
+	return context.WithValue(ctx, prepaidKey{}, left), nil
+}
+
+// prepaid reports whether a message sent with ctx had its place in the
+// rate limit waited for, and uses that place up.
+func prepaid(ctx context.Context) bool {
+	left, ok := ctx.Value(prepaidKey{}).(*atomic.Int32)
+	return ok && left.Add(-1) >= 0
 }
 
 // notify handles u and sends its replies, in the booker's turn.
