@@ -134,6 +134,11 @@ func (d *Dispatcher) Tick(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("bot: claim notices: %w", err)
 	}
+	// What is claimed is sent and settled even when ctx ends (a graceful
+	// shutdown): stopped half way, a notice the router has taken but not
+	// sent would be lost. Within a bound: a lease's half.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.Lease/2)
+	defer cancel()
 	sem := make(chan struct{}, d.opts.Workers)
 	var wg sync.WaitGroup
 	for _, n := range ns {
@@ -141,7 +146,7 @@ func (d *Dispatcher) Tick(ctx context.Context) (int, error) {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			d.deliver(ctx, n)
+			d.deliver(dctx, n)
 		}()
 	}
 	wg.Wait()
