@@ -32,14 +32,23 @@ func (e *env) startWhatsApp(ctx context.Context, a *app, wg *sync.WaitGroup, fai
 		}
 		return nil, err
 	}
+	// Notices reach the caregivers who ever wrote, from any process: their
+	// chats are kept, sealed, beside the device.
+	const aadChat = "clinicbot/whatsapp/chat/v1"
+	addresses, err := whatsapp.OpenAddressBook(ctx, dialect, dsn,
+		func(b []byte) ([]byte, error) { return a.protector.Seal(b, aadChat) },
+		func(b []byte) ([]byte, error) { return a.protector.Open(b, aadChat) })
+	if err != nil {
+		container.Close()
+		return nil, err
+	}
 	opts := whatsapp.Options{
 		Handler:        a.router,
 		Log:            e.log,
 		MessageTimeout: e.cfg.UpdateTimeout,
 		// A caregiver's id is their phone number: keep only a pseudonym.
 		Pseudonym: func(id string) string { return a.protector.BookerPseudonym(booking.ChannelWhatsApp, id) },
-		// Notices reach the caregivers who wrote to this process.
-		Addresses: whatsapp.NewMemoryAddressBook(),
+		Addresses: addresses,
 	}
 	if a.rdb != nil {
 		opts.Lease = whatsapp.NewRedisLease(a.rdb, "clinicbot:whatsapp:lease", whatsAppLeaseTTL)
@@ -47,6 +56,7 @@ func (e *env) startWhatsApp(ctx context.Context, a *app, wg *sync.WaitGroup, fai
 	adapter := whatsapp.New(whatsapp.Wrap(cli), opts)
 	wg.Go(func() {
 		defer container.Close()
+		defer addresses.Close()
 		fail(adapter.Run(ctx))
 	})
 	e.log.Info("whatsapp serving")
