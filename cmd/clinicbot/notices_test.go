@@ -1,11 +1,16 @@
 package main
 
 import (
+	"io"
+	"os/exec"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/clinicbot/clinicbot/booking"
+	"github.com/clinicbot/clinicbot/bot/telegram/telegramtest"
 )
 
 // TestOperatorCommands: bookings cancel, slots close and reopen, and
@@ -92,4 +97,87 @@ func TestOperatorCommands(t *testing.T) {
 	if err != nil || sl.Remaining() == 0 {
 		t.Errorf("slot after reopen = %+v, %v; want places back", sl, err)
 	}
+}
+
+// TestServeReminder: `clinicbot serve` with CLINICBOT_REMINDER_BEFORE
+// longer than the time to the appointment sends the reminder of a booking
+// made on Telegram (the fake Bot API) within seconds, and its cancel
+// button, after "sure?", frees the place.
+func TestServeReminder(t *testing.T) {
+	t.Parallel()
+	tg := telegramtest.NewServer(t)
+	be := sqliteBackend(t)
+	cmd := exec.Command(binary(t), "serve")
+	cmd.Env = append(be.env, "TELEGRAM_BOT_TOKEN="+tg.Token, "TELEGRAM_API_ENDPOINT="+tg.Endpoint(),
+		"HTTP_ADDR=127.0.0.1:0", "LOG_FORMAT=json", "CLINICBOT_REMINDER_BEFORE=168h", "CLINICBOT_QUIET_HOURS=off")
+	var logs strings.Builder
+	cmd.Stderr = &syncWriter{w: &logs}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+
+	const chat = 4343
+	say := func(text string) {
+		t.Helper()
+		id := tg.SendText(chat, text)
+		tg.WaitFor(t, "update "+text+" handled", func() bool { return !slices.Contains(tg.Pending(), id) })
+	}
+	for _, s := range append([]string{"/start"}, scriptBook[:len(scriptBook)-1]...) {
+		say(s)
+	}
+	has := func(sub string) bool {
+		for _, m := range tg.Messages(chat) {
+			if m.FromBot && strings.Contains(m.Text, sub) {
+				return true
+			}
+		}
+		return false
+	}
+	tg.WaitFor(t, "the booking", func() bool { return has("預約成功") })
+	tg.WaitFor(t, "the reminder with its buttons", func() bool { return has("提提你") && has("還是取消") })
+	press := func(label string) {
+		t.Helper()
+		id := tg.PressButton(t, chat, label)
+		tg.WaitFor(t, "press "+label+" handled", func() bool { return !slices.Contains(tg.Pending(), id) })
+	}
+	press("取消預約")
+	tg.WaitFor(t, "sure?", func() bool { return has("確定取消預約") })
+	press("是")
+	tg.WaitFor(t, "cancelled", func() bool { return has("已取消，名額已釋出") })
+
+	s, err := be.open(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	bs, err := s.Bookings(t.Context(), booking.BookingQuery{})
+	if err != nil || len(bs) != 1 || bs[0].Status != booking.StatusCancelled {
+		t.Fatalf("bookings = %+v, %v; want the one booking cancelled", bs, err)
+	}
+	if sl, err := s.Slot(t.Context(), bs[0].Slot.ID); err != nil || sl.Taken != 0 {
+		t.Errorf("slot after the cancel = %+v, %v; want its place free", sl, err)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	for _, pd := range []string{"A123456", "91234567"} {
+		if strings.Contains(logs.String(), pd) {
+			t.Errorf("the log shows personal data %q", pd)
+		}
+	}
+	if !strings.Contains(logs.String(), "outbox dispatcher running") {
+		t.Errorf("no record of the dispatcher starting in the log")
+	}
+}
+
+// syncWriter serialises writes to w.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
