@@ -66,3 +66,31 @@ func FuzzParseQuietHours(f *testing.F) {
 		}
 	})
 }
+
+func TestNoticeToken(t *testing.T) {
+	t.Parallel()
+	p, err := booking.NewProtector(make([]byte, booking.MinKeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := booking.NewProtector(append(make([]byte, booking.MinKeySize-1), 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := booking.Booker{Channel: booking.ChannelTelegram, ID: "1001"}
+	until := time.Date(2026, 12, 10, 9, 0, 0, 0, time.UTC)
+	tok := p.NoticeToken("K7QM-4X2P", b, until)
+	if len(tok) != 16 || tok != p.NoticeToken("K7QM-4X2P", b, until) {
+		t.Fatalf("NoticeToken = %q, want 16 hex digits, the same each time", tok)
+	}
+	for name, got := range map[string]string{
+		"another booking": p.NoticeToken("K7QM-4X2Q", b, until),
+		"another chat":    p.NoticeToken("K7QM-4X2P", booking.Booker{Channel: booking.ChannelTelegram, ID: "1002"}, until),
+		"another expiry":  p.NoticeToken("K7QM-4X2P", b, until.Add(time.Second)),
+		"another key":     other.NoticeToken("K7QM-4X2P", b, until),
+	} {
+		if got == tok {
+			t.Errorf("NoticeToken for %s = the same token", name)
+		}
+	}
+}

@@ -261,6 +261,9 @@ func (t *turn) run() error {
 	if cmd := command(t.in); cmd != "" {
 		return t.command(cmd)
 	}
+	if t.in.Kind == InputOption && isNoticeButton(t.in.Option) {
+		return t.noticeButton() // bound by its token, whatever the step
+	}
 	if t.in.Kind == InputOption && t.in.Nonce != s.Nonce && !fresh {
 		t.say("stale", nil)
 		return t.prompt()

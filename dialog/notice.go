@@ -3,6 +3,9 @@ package dialog
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/clinicbot/clinicbot/booking"
 	"github.com/clinicbot/clinicbot/locales"
@@ -16,10 +19,10 @@ import (
 //
 //   - a reminder asks keep or cancel (n_remind); cancel asks "sure?"
 //     (n_sure) and then cancels with Service.CancelBound, which needs no
-//     patient details: the session holds the booking's reference only
-//     because the dispatcher put it there, the notice was for this chat,
-//     and CancelBound checks again that this chat made the booking (and
-//     refuses once the appointment has started, when the buttons expire);
+//     patient details: the buttons carry a token of the booking, this
+//     chat and their expiry (booking.Protector.NoticeToken), checked
+//     against the chat a press comes from, and CancelBound checks again
+//     that this chat made the booking;
 //   - an operator's close or cancel offers "book again" (n_closed);
 //   - a cancel from another chat, a move or the booker's own cancel sends
 //     the updated calendar file, and asks nothing.
@@ -29,11 +32,15 @@ import (
 // middle of a flow gets the notice and then their current question again:
 // their answers are not lost to a reminder.
 
-// Notice flow and its events.
+// Notice flow and its events. A reminder's options are "rk" (keep) and
+// "rc" (cancel), each followed by ".REF.UNTIL.TOKEN": the booking, when
+// the button expires, and booking.Protector.NoticeToken of them and the
+// chat. A press is taken whatever step the chat is at (an old reminder's
+// button works until the appointment), once its token is checked.
 const (
 	flowNotice   = "notice"
-	optKeep      = "keep"
-	optCancelRem = "cancel"
+	optKeep      = "rk"
+	optCancelRem = "rc"
 	evSure       = "sure"
 	stNoticeMenu = "n_closed"
 	stRemind     = "n_remind"
@@ -47,9 +54,9 @@ var noticeFlow = flow{
 		{
 			name: "remind",
 			ask:  askRef("notice.remind.ask"),
-			opts: fixed(choice{id: optKeep, key: "opt.keep"}, choice{id: optCancelRem, key: "opt.cancel_booking"}),
+			opts: reminderChoices,
 			read: chosen(func(t *turn, c choice) string {
-				if c.id == optKeep {
+				if strings.HasPrefix(c.id, optKeep+".") {
 					t.say("notice.kept", map[string]any{"reference": t.s.Answers.Reference})
 					return evKeep
 				}
@@ -146,7 +153,7 @@ func (t *turn) notice() error {
 		return nil // told: the booker's session stays as it was
 	}
 	t.endFlow()
-	t.s.Answers = Answers{Flow: flowNotice, Reference: string(n.Booking.Reference)}
+	t.s.Answers = Answers{Flow: flowNotice, Reference: string(n.Booking.Reference), NoticeUntil: n.Booking.Slot.Start.Unix()}
 	if next == stNoticeMenu {
 		t.s.Answers.Flow = "" // the menu ends the flow: nothing to keep
 	}
@@ -206,4 +213,63 @@ func noticeKey(n *booking.Notice) string {
 		return "notice.cancelled.operator"
 	}
 	return "notice.cancelled.own"
+}
+
+// reminderChoices are keep and cancel, bound to the reminded booking.
+func reminderChoices(t *turn) ([]choice, error) {
+	a := t.s.Answers
+	until := time.Unix(a.NoticeUntil, 0)
+	return []choice{
+		{id: t.noticeOption(optKeep, booking.Reference(a.Reference), until), key: "opt.keep"},
+		{id: t.noticeOption(optCancelRem, booking.Reference(a.Reference), until), key: "opt.cancel_booking"},
+	}, nil
+}
+
+// noticeOption is the option id of a reminder's button.
+func (t *turn) noticeOption(kind string, ref booking.Reference, until time.Time) string {
+	tok := t.e.svc.Protector.NoticeToken(ref, t.booker, until)
+	return kind + "." + string(ref) + "." + strconv.FormatInt(until.Unix(), 10) + "." + tok
+}
+
+// isNoticeButton reports whether option is a reminder's button.
+func isNoticeButton(option string) bool {
+	return strings.HasPrefix(option, optKeep+".") || strings.HasPrefix(option, optCancelRem+".")
+}
+
+// noticeButton takes a press of a reminder's button: one whose token is
+// not this chat's, or that expired, is refused and the current question
+// asked again; keep says so, cancel asks "sure?".
+func (t *turn) noticeButton() error {
+	kind, ref, unix, tok, ok := parseNoticeButton(t.in.Option)
+	until := time.Unix(unix, 0)
+	valid := ok && tok == t.e.svc.Protector.NoticeToken(ref, t.booker, until)
+	if !valid || !t.now().Before(until) {
+		t.say("notice.expired", nil)
+		if conversation.info(t.s.State) == nil {
+			return t.settle(stMenu)
+		}
+		return t.prompt()
+	}
+	t.endFlow()
+	t.s.Answers = Answers{Flow: flowNotice, Reference: string(ref), NoticeUntil: unix}
+	if kind == optKeep {
+		t.say("notice.kept", map[string]any{"reference": string(ref)})
+		t.s.Answers = Answers{}
+		return t.settle(stMenu)
+	}
+	return t.settle("n_sure")
+}
+
+// parseNoticeButton reads a reminder's option id, "rk.REF.UNTIL.TOKEN" or
+// "rc.…" (noticeOption); ok is false for anything else.
+func parseNoticeButton(option string) (kind string, ref booking.Reference, until int64, tok string, ok bool) {
+	parts := strings.Split(option, ".")
+	if len(parts) != 4 || (parts[0] != optKeep && parts[0] != optCancelRem) || parts[1] == "" || parts[3] == "" {
+		return "", "", 0, "", false
+	}
+	until, err := strconv.ParseInt(parts[2], 10, 64)
+	if err != nil || until <= 0 {
+		return "", "", 0, "", false
+	}
+	return parts[0], booking.Reference(parts[1]), until, parts[3], true
 }

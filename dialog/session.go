@@ -96,6 +96,9 @@ type Answers struct {
 	Day       string `json:"dy,omitempty"`
 	Part      string `json:"pt,omitempty"`
 	Reference string `json:"rf,omitempty"`
+	// NoticeUntil is when the reminded booking's buttons expire (its
+	// appointment's start, Unix seconds); see notice.go.
+	NoticeUntil int64 `json:"nu,omitempty"`
 }
 
 // InFlow reports whether a flow is open (personal data may be held).

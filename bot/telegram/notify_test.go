@@ -95,7 +95,8 @@ func TestReminderCancel(t *testing.T) {
 	if venues != 2 { // the booking's answer, and the reminder
 		t.Errorf("venues = %d, want the booking's and the reminder's:\n%s", venues, dump(msgs))
 	}
-	if got := w.press(chat, "cancel"); !hasText(got, "Are you sure") {
+	w.handled(w.srv.PressButton(t, chat, "Cancel booking"))
+	if got := w.srv.LastMessages(chat); !hasText(got, "Are you sure") {
 		t.Fatalf("cancel did not ask sure?:\n%s", dump(got))
 	}
 	if w.bookings()[0].Status != booking.StatusActive {

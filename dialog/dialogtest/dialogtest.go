@@ -17,6 +17,7 @@
 //	> text            the booker types text
 //	> [id]            the booker presses the option id of the latest message
 //	> [id] stale      ... of the message before it (an old button)
+//	> [rc*]           ... the newest option offered whose id starts rc
 //	> contact 9123…   the booker shares a contact
 //	! advance 16m     the clock moves on
 //	! restart         a fresh Engine and Router take over (same stores)
@@ -342,6 +343,8 @@ type runner struct {
 	// noticing says the answer being written is a notice's: its calendar
 	// file's SEQUENCE, STATUS and alarms are shown too.
 	noticing bool
+	// offered is every option id offered so far, oldest first.
+	offered []string
 }
 
 func (r *runner) run(chat string) string {
@@ -367,7 +370,7 @@ var optionInput = regexp.MustCompile(`^\[([^\]]+)\]( stale)?$`)
 func (r *runner) input(text string) {
 	in := dialog.Input{Kind: dialog.InputText, Text: text, LanguageHint: r.header.hint}
 	if m := optionInput.FindStringSubmatch(text); m != nil {
-		in.Kind, in.Option, in.Text = dialog.InputOption, m[1], ""
+		in.Kind, in.Option, in.Text = dialog.InputOption, r.expand(m[1]), ""
 		switch {
 		case m[2] != "" && len(r.nonces) >= 2:
 			in.Nonce = r.nonces[len(r.nonces)-2]
@@ -478,7 +481,8 @@ func (r *runner) reply(rep dialog.Reply) {
 		w(line)
 	}
 	for i, o := range rep.Options {
-		w(fmt.Sprintf("  %d. %s [%s]", i+1, o.Label, o.ID))
+		w(fmt.Sprintf("  %d. %s [%s]", i+1, o.Label, noticeToken.ReplaceAllString(o.ID, "${1}TOKEN")))
+		r.offered = append(r.offered, o.ID)
 	}
 	if len(rep.Options) > 0 {
 		if rep.Nonce == "" {

@@ -3,6 +3,8 @@ package dialogtest
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/clinicbot/clinicbot/booking"
@@ -72,4 +74,24 @@ func (r *runner) closeSlot(ref, why string) {
 		return
 	}
 	r.t.Fatalf("! close: booking %s not found", ref)
+}
+
+// noticeToken is the token of a reminder's option id, which depends on the
+// booking's random reference: transcripts show it as TOKEN.
+var noticeToken = regexp.MustCompile(`^(r[kc]\.[^.]+\.[0-9]+\.)[0-9a-f]{16}$`)
+
+// expand turns "prefix*" into the newest option offered with that prefix;
+// any other id is itself.
+func (r *runner) expand(id string) string {
+	prefix, ok := strings.CutSuffix(id, "*")
+	if !ok {
+		return id
+	}
+	for i := len(r.offered) - 1; i >= 0; i-- {
+		if strings.HasPrefix(r.offered[i], prefix) {
+			return r.offered[i]
+		}
+	}
+	r.t.Fatalf("no option offered starts %q", prefix)
+	return ""
 }
