@@ -116,6 +116,9 @@ type Service struct {
 	// search that finds no room drops the cached status at once if it still
 	// shows room there, so a booker is not sent round a full clinic again.
 	QuotaTTL time.Duration
+	// Reminders is when a booking's reminder is written to the outbox
+	// (Book, Move); the zero value writes none.
+	Reminders Reminders
 
 	clinics cached[[]Clinic]
 	quota   cached[Quota]
@@ -123,7 +126,7 @@ type Service struct {
 
 // NewService returns a Service with the default rules and the system clock.
 func NewService(store Store, p *Protector) *Service {
-	return &Service{Store: store, Protector: p, Rules: DefaultRules(), Now: time.Now}
+	return &Service{Store: store, Protector: p, Rules: DefaultRules(), Now: time.Now, Reminders: DefaultReminders()}
 }
 
 // Window returns the bookable period at now: from now plus the lead time to
@@ -476,6 +479,8 @@ type BookRequest struct {
 	// booking that finds no place after it fails with ErrHoldExpired
 	// joined to ErrSlotTaken.
 	HeldUntil time.Time
+	// Lang is the booker's language, which the booking's notices speak.
+	Lang string
 }
 
 // Book books the slot for the patient. It fails with a *ValidationError for
@@ -505,7 +510,9 @@ func (s *Service) Book(ctx context.Context, r BookRequest) (Booking, error) {
 		ConsentAt:      r.ConsentAt.UTC(),
 		CreatedAt:      s.Now().UTC(),
 		IdempotencyKey: r.IdempotencyKey,
+		Lang:           r.Lang,
 	}
+	nb.RemindAt = s.Reminders.At(slot.Start, nb.CreatedAt)
 	if nb.MobileSealed, err = s.Protector.Seal([]byte(r.Patient.Mobile), aadMobile); err != nil {
 		return Booking{}, fmt.Errorf("booking: seal mobile: %w", err)
 	}
@@ -739,6 +746,7 @@ func (s *Service) moveTarget(ctx context.Context, to SlotID) (Slot, error) {
 }
 
 func (s *Service) move(ctx context.Context, v Verification, ref Reference, slot Slot, heldUntil time.Time) (Booking, error) {
+	v.RemindAt = s.Reminders.At(slot.Start, v.At)
 	b, err := s.Store.Move(ctx, v, ref, slot.ID)
 	if errors.Is(err, ErrSlotTaken) {
 		s.forgetRoom(slot.Service, slot.ClinicID)

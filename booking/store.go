@@ -202,6 +202,12 @@ type NewBooking struct {
 	ConsentAt      time.Time
 	CreatedAt      time.Time
 	IdempotencyKey string // empty: none
+	// RemindAt is when the outbox sends the booking's reminder
+	// (Reminders.At); zero: none.
+	RemindAt time.Time
+	// Lang is the language the booking was made in ("zh-HK", "en",
+	// "zh-CN"; empty: unknown): its notices speak it.
+	Lang string
 }
 
 // Verification is what enquiry and cancel must match: the patient's document
@@ -224,6 +230,9 @@ type Verification struct {
 	// not known). Nothing is guessed, so no cool-down applies; the audit
 	// records carry the booking's patient key. Verify ignores it.
 	Bound bool
+	// RemindAt, for Move, is when the moved booking's reminder is sent
+	// (Reminders.At for the new slot); zero drops it.
+	RemindAt time.Time
 }
 
 // BookingQuery selects bookings for staff.

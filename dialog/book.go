@@ -601,6 +601,7 @@ func bookSlot(t *turn) (string, error) {
 		ConsentAt:      a.ConsentAt,
 		IdempotencyKey: a.FlowID + ":" + strconv.FormatInt(a.SlotID, 10),
 		HeldUntil:      a.HoldUntil,
+		Lang:           t.s.Lang,
 	})
 	t.placesChanged()
 	a.HoldUntil = time.Time{} // the booking spent the hold, or it is gone

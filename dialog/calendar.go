@@ -16,7 +16,21 @@ const tzid = "Asia/Hong_Kong"
 // the reference alone, so the file sent again (a replayed accept) updates
 // the same calendar entry rather than adding another; its SEQUENCE is the
 // booking's moves, so a moved booking's file replaces the older one.
+//
+// The event carries two alarms, a day and two hours ahead (calendarAlarms).
 func calendarFile(b booking.Booking, clinic *booking.Clinic, lang, summary, description string, loc *time.Location) *File {
+	return calendarUpdate(b, clinic, lang, summary, description, loc, b.Sequence, false)
+}
+
+// calendarAlarms are the alarms of every booking's event, as RFC 5545
+// triggers before its start.
+var calendarAlarms = []string{"-P1D", "-PT2H"}
+
+// calendarUpdate is calendarFile with SEQUENCE seq, for the file a notice
+// sends when the booking changed: a calendar replaces the event of the same
+// UID with a lower SEQUENCE. A cancelled booking's event says
+// STATUS:CANCELLED, which removes it or marks it cancelled.
+func calendarUpdate(b booking.Booking, clinic *booking.Clinic, lang, summary, description string, loc *time.Location, seq int, cancelled bool) *File {
 	ref := strings.ReplaceAll(string(b.Reference), "-", "")
 	cal := ics.NewCalendar()
 	cal.SetProductId("-//clinicbot//booking//EN")
@@ -31,7 +45,12 @@ func calendarFile(b booking.Booking, clinic *booking.Clinic, lang, summary, desc
 
 	ev := cal.AddEvent("booking-" + strings.ToLower(ref) + "@clinicbot")
 	ev.SetDtStampTime(b.CreatedAt)
-	ev.SetSequence(b.Sequence)
+	ev.SetSequence(seq)
+	if cancelled {
+		ev.SetStatus(ics.ObjectStatusCancelled)
+	} else {
+		ev.SetStatus(ics.ObjectStatusConfirmed)
+	}
 	const local = "20060102T150405"
 	ev.SetProperty(ics.ComponentPropertyDtStart, b.Slot.Start.In(loc).Format(local), ics.WithTZID(tzid))
 	ev.SetProperty(ics.ComponentPropertyDtEnd, b.Slot.End.In(loc).Format(local), ics.WithTZID(tzid))
@@ -45,6 +64,14 @@ func calendarFile(b booking.Booking, clinic *booking.Clinic, lang, summary, desc
 		ev.SetLocation(where)
 		if clinic.Location.Known() {
 			ev.SetGeo(clinic.Location.Lat, clinic.Location.Lng)
+		}
+	}
+	if !cancelled {
+		for _, trigger := range calendarAlarms {
+			alarm := ev.AddAlarm()
+			alarm.SetAction(ics.ActionDisplay)
+			alarm.SetTrigger(trigger)
+			alarm.SetProperty(ics.ComponentPropertyDescription, summary)
 		}
 	}
 	return &File{

@@ -240,6 +240,9 @@ func command(in Input) string {
 
 func (t *turn) run() error {
 	s := t.s
+	if t.in.Kind == InputNotice {
+		return t.notice()
+	}
 	if !locales.Supported(s.Lang) {
 		s.Lang = locales.Match(t.in.LanguageHint)
 	}
@@ -261,6 +264,9 @@ func (t *turn) run() error {
 	}
 	if cmd := command(t.in); cmd != "" {
 		return t.command(cmd)
+	}
+	if t.in.Kind == InputOption && isNoticeButton(t.in.Option) {
+		return t.noticeButton() // bound by its token, whatever the step
 	}
 	if t.in.Kind == InputOption && t.in.Nonce != s.Nonce && !fresh {
 		t.say("stale", nil)

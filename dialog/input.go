@@ -1,5 +1,7 @@
 package dialog
 
+import "github.com/clinicbot/clinicbot/booking"
+
 // InputKind says what a booker sent.
 type InputKind int
 
@@ -12,6 +14,10 @@ const (
 	InputOption
 	// InputContact is a shared contact: Phone is its number.
 	InputContact
+	// InputNotice is a notice from the outbox (a reminder, a change to a
+	// booking) for the chat that made the booking: Notice is it. Only the
+	// dispatcher makes one; no chat message becomes one.
+	InputNotice
 )
 
 // Input is one message from a booker, free of any chat SDK type.
@@ -21,6 +27,8 @@ type Input struct {
 	Option string
 	Nonce  string
 	Phone  string
+	// Notice is the outbox's notice of an InputNotice.
+	Notice *booking.Notice
 	// LanguageHint is the booker's client language (e.g. Telegram's
 	// language_code); it picks the language of a new session only.
 	LanguageHint string

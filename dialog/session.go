@@ -110,6 +110,9 @@ type Answers struct {
 	// step (with the service, clinic and mobile) so that the household's
 	// next patient is offered the time next to it.
 	Near int64 `json:"nr,omitempty"`
+	// NoticeUntil is when the reminded booking's buttons expire (its
+	// appointment's start, Unix seconds); see notice.go.
+	NoticeUntil int64 `json:"nu,omitempty"`
 }
 
 // InFlow reports whether a flow is open (personal data may be held).

@@ -114,7 +114,7 @@ type chart struct {
 var conversation *chart
 
 func init() {
-	conversation = buildChart(globalFlow, bookFlow, enquireFlow, cancelFlow, changeFlow, householdFlow, mineFlow)
+	conversation = buildChart(globalFlow, bookFlow, enquireFlow, cancelFlow, changeFlow, householdFlow, mineFlow, noticeFlow)
 }
 
 // buildChart resolves the flows' next targets and builds the machine. A

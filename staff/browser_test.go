@@ -120,7 +120,7 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// Close the 10:00 slot: its booking is cancelled, and the page says the
-	// booker was not told.
+	// booker is being told.
 	slot := fmt.Sprintf("#slot-%d", f.slotA.ID)
 	reason := fmt.Sprintf(`#close-reason-%d`, f.slotA.ID)
 	do("close a slot",
@@ -132,8 +132,8 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(css(`.notice`)),
 		shot("4-closed"),
 	)
-	if notice := read("notice", chromedp.Text(css(`.notice`))); notice != text(lang, "result.no_notify") {
-		t.Errorf("close confirmation notice = %q, want %q", notice, text(lang, "result.no_notify"))
+	if notice := read("notice", chromedp.Text(css(`.notice`))); notice != text(lang, "result.notified") {
+		t.Errorf("close confirmation notice = %q, want %q", notice, text(lang, "result.notified"))
 	}
 	do("back to the day",
 		chromedp.Click(css(`main a[href^="/staff/day"]`)),

@@ -324,7 +324,7 @@ func (s *Server) closedResult(w http.ResponseWriter, r *http.Request, q *request
 			b.Slot.End.In(s.opts.Location).Format("15:04"), b.Reference, b.PatientMasked))
 	}
 	if len(cancelled) > 0 {
-		d.Notice = text(q.lang, "result.no_notify")
+		d.Notice = text(q.lang, "result.notified")
 	}
 	p.Data = d
 	s.render(w, http.StatusOK, "result", p)
@@ -421,7 +421,7 @@ func (s *Server) cancelBooking(w http.ResponseWriter, r *http.Request, q *reques
 		d.Messages = []string{text(q.lang, "result.already", b.Reference)}
 	} else {
 		d.Messages = []string{text(q.lang, "result.cancelled", b.Reference)}
-		d.Notice = text(q.lang, "result.no_notify")
+		d.Notice = text(q.lang, "result.notified")
 	}
 	p.Data = d
 	s.render(w, http.StatusOK, "result", p)

@@ -293,8 +293,8 @@ func TestCSRF(t *testing.T) {
 	if got := f.bookingStatus(f.bookingA.ID); got != booking.StatusCancelled {
 		t.Errorf("booking after cancel = %s, want cancelled", got)
 	}
-	if body := rec.Body.String(); !strings.Contains(body, text(locales.ZhHK, "result.no_notify")) {
-		t.Errorf("cancel confirmation does not say the booker was not told:\n%s", body)
+	if body := rec.Body.String(); !strings.Contains(body, text(locales.ZhHK, "result.notified")) {
+		t.Errorf("cancel confirmation does not say the booker is being told:\n%s", body)
 	}
 }
 
@@ -485,12 +485,17 @@ func TestCloseSlotAndReopen(t *testing.T) {
 		t.Fatalf("close = %d\n%s", rec.Code, rec.Body)
 	}
 	body := rec.Body.String()
-	if !strings.Contains(body, text(locales.ZhHK, "result.closed", 1, 1)) || !strings.Contains(body, text(locales.ZhHK, "result.no_notify")) ||
+	if !strings.Contains(body, text(locales.ZhHK, "result.closed", 1, 1)) || !strings.Contains(body, text(locales.ZhHK, "result.notified")) ||
 		!strings.Contains(body, patientA.Document.Masked()) {
 		t.Errorf("close confirmation lacks the count, the masked patient or the notice:\n%s", body)
 	}
 	if got := f.bookingStatus(f.bookingA.ID); got != booking.StatusCancelled {
 		t.Errorf("booking on the closed slot = %s, want cancelled", got)
+	}
+	// The page's word is kept: the booking chat's notice is in the outbox.
+	if ns, err := f.store.Notices(f.ctx, f.bookingA.ID); err != nil || len(ns) == 0 ||
+		ns[len(ns)-1].Kind != booking.NoticeClosed || ns[len(ns)-1].Status != booking.NoticePending {
+		t.Errorf("outbox after the close = %+v, %v; want the booking's closed notice pending", ns, err)
 	}
 	if !strings.Contains(nurse.get("/staff/day?date=2025-03-10").Body.String(), "doctor ill") {
 		t.Errorf("day page does not show the closed slot's reason")

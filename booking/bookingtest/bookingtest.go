@@ -285,6 +285,7 @@ func Exercise(t *testing.T, open func(t *testing.T) booking.Store) {
 		{"Staff", staffCases},
 		{"Hold", holdCases},
 		{"Household", householdCases},
+		{"Outbox", outboxCases},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -264,10 +264,11 @@ func ts(t time.Time) time.Time { return sqlstore.Stored(t) }
 
 // dialect is PostgreSQL's, for the statements the stores share.
 var dialect = sqlstore.Dialect{
-	Time:      func(t time.Time) any { return ts(t) },
-	ScanTime:  func(t *time.Time) any { return (*utcTime)(t) },
-	ForUpdate: " FOR NO KEY UPDATE",
-	NoLimit:   "ALL",
+	Time:       func(t time.Time) any { return ts(t) },
+	ScanTime:   func(t *time.Time) any { return (*utcTime)(t) },
+	ForUpdate:  " FOR NO KEY UPDATE",
+	NoLimit:    "ALL",
+	SkipLocked: " FOR UPDATE SKIP LOCKED",
 	// synchronous_commit off for the statement's own transaction: it
 	// commits at once, and the WAL writer flushes it within a fraction of
 	// a second.

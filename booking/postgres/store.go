@@ -161,16 +161,16 @@ func book(ctx context.Context, tx pgx.Tx, nb booking.NewBooking) (booking.Bookin
 		return booking.Booking{}, err
 	}
 	b.Slot = slot
-	return b, nil
+	return b, sqlstore.Remind(ctx, db, b.ID, nb.RemindAt, slot.Start, nb.CreatedAt)
 }
 
 // insertBooking is sqlstore.InsertBooking that writes the booking's audit
-// record in the same statement, from the same arguments and $13, the
+// record in the same statement, from the same arguments and $14, the
 // action.
 const insertBooking = `WITH b AS (` + sqlstore.InsertBooking + `
 	), a AS (
 		INSERT INTO audit (at, action, channel, booker_id, patient_key, booking_id)
-		SELECT $11, $13, $8, $9, $3, id FROM b
+		SELECT $11, $14, $8, $9, $3, id FROM b
 	)
 	SELECT id FROM b`
 

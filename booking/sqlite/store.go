@@ -166,7 +166,7 @@ func book(ctx context.Context, tx *sql.Tx, nb booking.NewBooking) (booking.Booki
 	if err := sqlstore.RecordAudit(ctx, db, nb.CreatedAt, booking.AuditBook, nb.Booker, nb.Patient, b.ID); err != nil {
 		return booking.Booking{}, err
 	}
-	return b, nil
+	return b, sqlstore.Remind(ctx, db, b.ID, nb.RemindAt, slot.Start, nb.CreatedAt)
 }
 
 // Screen is the booking flow's look-up of a patient, in the single

@@ -160,7 +160,9 @@ func (b *Bot) request(ctx context.Context, method string, c tgbotapi.Chattable) 
 // and returns the message Telegram answers with (zero for an edit that
 // answers true).
 func (b *Bot) message(ctx context.Context, chatID int64, method string, c tgbotapi.Chattable) (tgbotapi.Message, error) {
-	if d := b.limiter.reserve(chatID); d > 0 {
+	if prepaid(ctx) {
+		// Its place in the rate limit was waited for before (Notify).
+	} else if d := b.limiter.reserve(chatID); d > 0 {
 		if err := b.sleep(ctx, d); err != nil {
 			return tgbotapi.Message{}, fmt.Errorf("telegram: %s: rate limit: %w", method, err)
 		}

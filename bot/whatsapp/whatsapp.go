@@ -86,6 +86,10 @@ type Options struct {
 	// keep, so that no phone number is stored in clear (production passes
 	// booking.Protector.BookerPseudonym). Default: the id itself.
 	Pseudonym func(id string) string
+	// Addresses keeps each caregiver's chat for notices (Notify), needed
+	// with a Pseudonym. Default: none, and with a Pseudonym no notice can
+	// be delivered.
+	Addresses AddressBook
 }
 
 // Adapter serves caregivers over WhatsApp. Make one with New and start it
@@ -218,6 +222,7 @@ func (a *Adapter) accept(evt *events.Message) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	booker, hint := a.booker(ctx, info.MessageSource)
+	a.remember(ctx, booker.ID, info.Chat)
 	cancel()
 	if hint != "" {
 		in.LanguageHint = hint

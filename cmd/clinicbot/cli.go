@@ -69,6 +69,14 @@ Usage:
   clinicbot schedule generate [--days N]  open the default slots on days that have none
   clinicbot bookings list [--date D] [--clinic ID] [--service clinic|video]
                                       a day's bookings per clinic, patients masked
+  clinicbot bookings cancel REF --reason TEXT
+                                      cancel a booking; its chat is told why
+  clinicbot slots close --clinic ID --date D [--from HH:MM --to HH:MM] --reason TEXT
+                                      close a clinic's (or "video") slots: their bookings are
+                                      cancelled and each chat told, with "book again"
+  clinicbot slots reopen --clinic ID --date D [--from HH:MM --to HH:MM]
+                                      give closed slots their places back
+  clinicbot outbox                    the notices: pending, sent, failed, and the oldest pending
   clinicbot purge                     remove the personal data of bookings past the retention
   clinicbot staff add NAME (--clinic ID | --admin) [--password-stdin]
                                       a staff console account; prints a one-time password
@@ -185,10 +193,23 @@ func (e *env) dispatch(ctx context.Context, cmd string, args []string) error {
 		}
 		return usagef("schedule: want: schedule import FILE, or schedule generate")
 	case "bookings":
-		if s, rest := sub(); s == "list" {
+		switch s, rest := sub(); s {
+		case "list":
 			return e.listBookings(ctx, rest)
+		case "cancel":
+			return e.bookingsCancel(ctx, rest)
 		}
-		return usagef("bookings: want: bookings list")
+		return usagef("bookings: want: bookings list, or bookings cancel REF --reason TEXT")
+	case "slots":
+		switch s, rest := sub(); s {
+		case "close":
+			return e.slotsClose(ctx, rest)
+		case "reopen":
+			return e.slotsReopen(ctx, rest)
+		}
+		return usagef("slots: want: slots close, or slots reopen")
+	case "outbox":
+		return e.outboxStatus(ctx, args)
 	case "purge":
 		return e.purge(ctx, args)
 	case "staff":

@@ -149,6 +149,7 @@ func (e *env) openCore(ctx context.Context, m *metrics.Metrics) (*core, error) {
 	c.svc.Rules.MaxActivePerBooker = e.cfg.MaxActivePerBooker
 	c.svc.Rules.MaxPatientsPerHour = e.cfg.MaxPatientsPerHour
 	c.svc.Rules.Hold = e.cfg.Hold
+	c.svc.Reminders = e.cfg.Reminders()
 	// Every screen shows clinics or the quota; reading them once a minute
 	// and once a second takes most reads of a conversation off the store.
 	// An imported clinic list shows within the minute.

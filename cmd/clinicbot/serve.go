@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/clinicbot/clinicbot/booking"
 	"github.com/clinicbot/clinicbot/bot"
 	"github.com/clinicbot/clinicbot/bot/console"
 	"github.com/clinicbot/clinicbot/bot/telegram"
@@ -202,6 +203,7 @@ func (e *env) serve(ctx context.Context, args []string) error {
 		}
 	}
 
+	notifiers := map[booking.Channel]bot.Notifier{}
 	if e.cfg.TelegramToken != "" {
 		tg, err := telegram.New(telegram.Options{
 			Token:         telegram.Token(e.cfg.TelegramToken.Reveal()),
@@ -231,11 +233,17 @@ func (e *env) serve(ctx context.Context, args []string) error {
 			wg.Go(func() { fail(tg.Poll(ctx)) })
 			log.Info("telegram polling")
 		}
+		notifiers[booking.ChannelTelegram] = tg
 	}
 	if e.cfg.WhatsAppEnabled {
-		if err := e.startWhatsApp(ctx, a, &wg, fail); err != nil {
+		wa, err := e.startWhatsApp(ctx, a, &wg, fail)
+		if err != nil {
 			return err
 		}
+		notifiers[booking.ChannelWhatsApp] = wa
+	}
+	if err := e.startDispatcher(ctx, a, notifiers, &wg); err != nil {
+		return err
 	}
 
 	srv, ln, err := e.listen(ctx, mux)
@@ -270,6 +278,23 @@ func (e *env) serve(ctx context.Context, args []string) error {
 	if cause != nil && !errors.Is(cause, context.Canceled) {
 		return cause
 	}
+	return nil
+}
+
+// startDispatcher sends the outbox's notices (reminders, changes told)
+// through the channels served, in a goroutine wg owns, until ctx ends.
+func (e *env) startDispatcher(ctx context.Context, a *app, notifiers map[booking.Channel]bot.Notifier, wg *sync.WaitGroup) error {
+	outbox, err := a.outbox()
+	if err != nil {
+		return err
+	}
+	d := bot.NewDispatcher(outbox, notifiers, bot.DispatcherOptions{Now: e.now, Logger: e.log})
+	wg.Go(func() {
+		if err := d.Run(ctx); err != nil {
+			e.log.Error("outbox dispatcher stopped", "error", err)
+		}
+	})
+	e.log.Info("outbox dispatcher running", "reminder_before", e.cfg.ReminderBefore, "quiet_hours", e.cfg.QuietHours)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"testing"
 
@@ -150,5 +151,22 @@ func TestParseFlagsRefuses(t *testing.T) {
 				t.Errorf("parseFlags(%q) = nil error, want a refusal", args)
 			}
 		})
+	}
+}
+
+func TestReminderFlags(t *testing.T) {
+	t.Parallel()
+	c, err := parseFlags([]string{"-mode=reminders"}, io.Discard)
+	if err != nil || c.bookers != 10000 || c.noticeRate != 300 || c.killAt != 0.4 {
+		t.Errorf("parseFlags(-mode=reminders) = %d bookers, rate %v, kill at %v, %v; want 10000, 300, 0.4", c.bookers, c.noticeRate, c.killAt, err)
+	}
+	for _, bad := range [][]string{
+		{"-mode=reminders", "-kill-at=1"},
+		{"-mode=reminders", "-notice-rate=0"},
+		{"-mode=reminders", "-lease=0s"},
+	} {
+		if _, err := parseFlags(bad, io.Discard); err == nil {
+			t.Errorf("parseFlags(%v) = nil error, want a refusal", bad)
+		}
 	}
 }

@@ -18,6 +18,12 @@
 //	                  SIGKILL and started again, and with -drills Redis and
 //	                  PostgreSQL are restarted too (they disturb the machine's
 //	                  shared services, so they are opt-in)
+//	-mode=reminders   -bookers (10,000) bookings whose reminders are all due
+//	                  at once, sent by a bot child process through the
+//	                  Telegram adapter to a fake Bot API server at
+//	                  -notice-rate messages/s; the bot is killed (SIGKILL) when
+//	                  -kill-at of them are sent and started again; every chat
+//	                  must get its reminder once, none twice
 //
 // Every run works in a PostgreSQL schema (load_<random>) and a Redis key
 // prefix (clinicbot-load-<random>:) of its own, removed at the end, and
@@ -76,15 +82,21 @@ type config struct {
 	mutexprofile string
 	memprofile   string
 	verbose      bool
+	// reminders mode: the notice send rate (messages/s), the dispatcher's
+	// lease, and the share of reminders sent before the kill.
+	noticeRate float64
+	lease      time.Duration
+	killAt     float64
 	// worker role only
 	schema, prefix, listen string
+	tgEndpoint             string
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.mode, "mode", "throughput", "throughput, surge or faults")
+	fs.StringVar(&c.mode, "mode", "throughput", "throughput, surge, faults or reminders")
 	fs.StringVar(&c.path, "path", "router", "throughput: router (in process, Redis and PostgreSQL) or telegram (the adapter polling a fake Bot API server)")
 	fs.StringVar(&c.role, "role", "", "internal: worker runs the bot for -mode=faults")
 	fs.IntVar(&c.bookers, "bookers", 0, "simulated bookers (default: throughput 2000, surge 10000, faults 1500)")
@@ -114,6 +126,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.schema, "schema", "", "internal: the worker's schema")
 	fs.StringVar(&c.prefix, "prefix", "", "internal: the worker's Redis key prefix")
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:0", "internal: the worker's address")
+	fs.Float64Var(&c.noticeRate, "notice-rate", 300, "reminders: the bot's Telegram send rate, messages/s (TELEGRAM_RATE)")
+	fs.DurationVar(&c.lease, "lease", 20*time.Second, "reminders: how long a dispatcher's claim lasts before another may take it over (above the router's lock TTL, 15s, which a killed bot's bookers wait out too)")
+	fs.Float64Var(&c.killAt, "kill-at", 0.4, "reminders: the share of reminders sent when the bot is killed (SIGKILL) and started again")
+	fs.StringVar(&c.tgEndpoint, "tg-endpoint", "", "internal: the reminder worker's fake Bot API endpoint")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -122,9 +138,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	var errs []error
 	switch c.mode {
-	case "throughput", "surge", "faults":
+	case "throughput", "surge", "faults", "reminders":
 	default:
-		errs = append(errs, fmt.Errorf("-mode=%q: want throughput, surge or faults", c.mode))
+		errs = append(errs, fmt.Errorf("-mode=%q: want throughput, surge, faults or reminders", c.mode))
+	}
+	if c.mode == "reminders" && (c.noticeRate <= 0 || c.lease <= 0 || c.killAt <= 0 || c.killAt >= 1) {
+		errs = append(errs, errors.New("-notice-rate and -lease must be positive, -kill-at between 0 and 1"))
 	}
 	if c.sessions != "redis" && c.sessions != "memory" {
 		errs = append(errs, fmt.Errorf("-sessions=%q: want redis or memory", c.sessions))
@@ -141,7 +160,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		}
 	}
 	if c.bookers == 0 {
-		c.bookers = map[string]int{"throughput": 2000, "surge": 10000, "faults": 1500}[c.mode]
+		c.bookers = map[string]int{"throughput": 2000, "surge": 10000, "faults": 1500, "reminders": 10000}[c.mode]
 	}
 	if c.places == 0 && c.mode == "surge" {
 		c.places = 1000
@@ -214,8 +233,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// go-redis's own lines (dial failures during the Redis drill) go where
 	// the bot's errors go, not straight to stderr.
 	redis.SetLogger(redisstore.ClientLogger{Log: log})
-	if c.role == "worker" {
+	switch c.role {
+	case "worker":
 		return runWorker(ctx, c, stdout, log)
+	case "reminder-worker":
+		return runReminderWorker(ctx, c, stdout, log)
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -287,6 +309,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = surge(ctx, c, s, log, rep)
 	case "faults":
 		err = faults(ctx, c, s, hex.EncodeToString(key), rep, stderr)
+	case "reminders":
+		err = reminderDrill(ctx, c, s, hex.EncodeToString(key), rep, stderr)
 	}
 	fmt.Fprintf(stdout, "  %-42s %s\n", "load average after", loadAverage())
 	if err != nil {

@@ -10,13 +10,15 @@
 // that have slots; default all), "clinic-capacity: 4", "video-capacity: 6"
 // "days: 3", "unlocated: wan-tsui" (clinics imported without address or
 // coordinates), "max-active: 1" and "max-patients: 2" (the limits on one
-// booker; default booking.DefaultRules'). Its file "chat" is the
+// booker; default booking.DefaultRules'), "remind: 24h" (reminders that
+// long ahead, at any hour; default none). Its file "chat" is the
 // conversation:
 //
 //	> text            the booker types text
 //	> [id]            the booker presses the option id of the latest message
 //	> [id] stale      ... of the message before it (an old button); REF1,
 //	                  REF2, … in id stand for the references they name
+//	> [rc*]           ... the newest option offered whose id starts rc
 //	> contact 9123…   the booker shares a contact
 //	! advance 16m     the clock moves on
 //	! restart         a fresh Engine and Router take over (same stores)
@@ -26,6 +28,9 @@
 //	                  the clinic)
 //	! again           the last update arrives again, with the same id
 //	! together 2      the next 2 updates arrive at once, before any answer
+//	! notices         the outbox's notices due by now are claimed and each
+//	                  handed to the router as the dispatcher does
+//	! close REF1 why  an operator closes the slot of booking REF1
 //	< …               what the bot answered (rewritten by -update)
 //	# …               a comment
 //
@@ -248,6 +253,7 @@ func runFile(t *testing.T, file string, cfg Config) []string {
 	if h.maxPatients > 0 {
 		env.Service.Rules.MaxPatientsPerHour = h.maxPatients
 	}
+	env.Service.Reminders = booking.Reminders{Before: h.remind, Location: booking.HongKong()}
 	r := &runner{t: t, env: env, router: env.NewRouter(t), header: h, refs: make(map[string]string)}
 	got := r.run(string(chat.Data))
 	if *Update {
@@ -269,6 +275,8 @@ type header struct {
 	sched  Schedule
 	// maxActive and maxPatients replace the default limits on one booker.
 	maxActive, maxPatients int
+	// remind is how long ahead reminders are written; zero: none.
+	remind time.Duration
 }
 
 func parseHeader(comment string) (header, error) {
@@ -307,6 +315,8 @@ func parseHeader(comment string) (header, error) {
 			h.maxActive, err = strconv.Atoi(v)
 		case "max-patients":
 			h.maxPatients, err = strconv.Atoi(v)
+		case "remind":
+			h.remind, err = time.ParseDuration(v)
 		}
 		if err != nil {
 			return h, fmt.Errorf("header %q: %w", line, err)
@@ -331,6 +341,11 @@ type runner struct {
 	refs     map[string]string
 	states   []string
 	others   int
+	// noticing says the answer being written is a notice's: its calendar
+	// file's SEQUENCE, STATUS and alarms are shown too.
+	noticing bool
+	// offered is every option id offered so far, oldest first.
+	offered []string
 }
 
 func (r *runner) run(chat string) string {
@@ -356,7 +371,7 @@ var optionInput = regexp.MustCompile(`^\[([^\]]+)\]( stale)?$`)
 func (r *runner) input(text string) {
 	in := dialog.Input{Kind: dialog.InputText, Text: text, LanguageHint: r.header.hint}
 	if m := optionInput.FindStringSubmatch(text); m != nil {
-		in.Kind, in.Option, in.Text = dialog.InputOption, r.unscrub(m[1]), ""
+		in.Kind, in.Option, in.Text = dialog.InputOption, r.expand(r.unscrub(m[1])), ""
 		switch {
 		case m[2] != "" && len(r.nonces) >= 2:
 			in.Nonce = r.nonces[len(r.nonces)-2]
@@ -467,7 +482,8 @@ func (r *runner) reply(rep dialog.Reply) {
 		w(line)
 	}
 	for i, o := range rep.Options {
-		w(fmt.Sprintf("  %d. %s [%s]", i+1, o.Label, o.ID))
+		w(fmt.Sprintf("  %d. %s [%s]", i+1, o.Label, noticeToken.ReplaceAllString(o.ID, "${1}TOKEN")))
+		r.offered = append(r.offered, o.ID)
 	}
 	if len(rep.Options) > 0 {
 		if rep.Nonce == "" {
@@ -478,8 +494,8 @@ func (r *runner) reply(rep dialog.Reply) {
 	if f := rep.Calendar; f != nil {
 		w(fmt.Sprintf("(calendar %s %s)", f.Name, f.MIME))
 		for _, line := range strings.Split(string(f.Data), "\r\n") {
-			for _, p := range []string{"UID:", "SEQUENCE:", "DTSTART;", "DTEND;", "SUMMARY:", "LOCATION:", "GEO:", "TZID:"} {
-				if strings.HasPrefix(line, p) {
+			for _, p := range []string{"UID:", "SEQUENCE:", "DTSTART;", "DTEND;", "SUMMARY:", "LOCATION:", "GEO:", "TZID:", "STATUS:", "TRIGGER:"} {
+				if strings.HasPrefix(line, p) && (r.noticing || !slices.Contains([]string{"STATUS:", "TRIGGER:"}, p)) {
 					w("(  " + line + ")")
 				}
 			}
@@ -568,6 +584,10 @@ func (r *runner) directive(d string) {
 		for _, sl := range slots {
 			r.fill(sl.ID)
 		}
+	case d == "notices":
+		r.notices()
+	case len(fields) >= 3 && fields[0] == "close":
+		r.closeSlot(fields[1], strings.Join(fields[2:], " "))
 	case d == "take":
 		s, err := r.env.Sessions.Load(ctx, dialog.SessionKey(r.header.booker))
 		if err != nil {

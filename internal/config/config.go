@@ -64,6 +64,17 @@ type Config struct {
 	// WhatsApp raises them.
 	MaxActivePerBooker int `env:"CLINICBOT_MAX_ACTIVE_PER_BOOKER" envDefault:"4"`
 	MaxPatientsPerHour int `env:"CLINICBOT_MAX_PATIENTS_PER_HOUR" envDefault:"6"`
+
+	// Reminders: how long ahead of the appointment (0: none), and the
+	// hours (Hong Kong time) in which none is sent ("off": any hour).
+	ReminderBefore time.Duration `env:"CLINICBOT_REMINDER_BEFORE" envDefault:"24h"`
+	QuietHours     string        `env:"CLINICBOT_QUIET_HOURS" envDefault:"22:00-08:00"`
+}
+
+// Reminders is when the booking's reminder is sent, as configured.
+func (c Config) Reminders() booking.Reminders {
+	q, _ := booking.ParseQuietHours(c.QuietHours) // checked by Load
+	return booking.Reminders{Before: c.ReminderBefore, Quiet: q, Location: booking.HongKong()}
 }
 
 // Error is every problem found in the configuration.
@@ -210,6 +221,12 @@ func (c *Config) check() []string {
 			add("%s: want 1 to %d", n.name, maxPerBooker)
 		}
 	}
+	if c.ReminderBefore < 0 || c.ReminderBefore > 7*24*time.Hour {
+		add("CLINICBOT_REMINDER_BEFORE: want 0 (no reminder) to 168h")
+	}
+	if _, err := booking.ParseQuietHours(c.QuietHours); err != nil {
+		add("CLINICBOT_QUIET_HOURS: want HH:MM-HH:MM (Hong Kong time) or off")
+	}
 	// A hold outliving the conversation would keep a place from everyone
 	// for a booker who can no longer accept it.
 	if c.Hold < 10*time.Second || (c.SessionTTL > 0 && c.Hold > c.SessionTTL) {
@@ -335,5 +352,7 @@ func (c Config) attrs() []slog.Attr {
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.Int("max_active_per_booker", c.MaxActivePerBooker),
 		slog.Int("max_patients_per_hour", c.MaxPatientsPerHour),
+		slog.Duration("reminder_before", c.ReminderBefore),
+		slog.String("quiet_hours", c.QuietHours),
 	}
 }

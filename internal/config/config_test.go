@@ -38,6 +38,8 @@ func TestLoadDefaults(t *testing.T) {
 		MaxActivePerBooker: 4,
 		MaxPatientsPerHour: 6,
 		Hold:               3 * time.Minute,
+		ReminderBefore:     24 * time.Hour,
+		QuietHours:         "22:00-08:00",
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("Load(nil) (-want +got):\n%s", diff)
@@ -111,6 +113,8 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 		"CLINICBOT_MAX_ACTIVE_PER_BOOKER=0",
 		"CLINICBOT_MAX_PATIENTS_PER_HOUR=lots", // parse error (env)
 		"CLINICBOT_HOLD=5s",
+		"CLINICBOT_REMINDER_BEFORE=-1h",
+		"CLINICBOT_QUIET_HOURS=night",
 	})
 	var ce *Error
 	if !errors.As(err, &ce) {
@@ -122,7 +126,7 @@ func TestLoadReportsEveryProblem(t *testing.T) {
 		"TELEGRAM_API_ENDPOINT", "HTTP_ADDR", "LOG_LEVEL", "LOG_FORMAT", "CLINICBOT_LANG", "CLINICBOT_SESSION_TTL",
 		"TELEGRAM_RATE", "TELEGRAM_CHAT_RATE",
 		"CLINICBOT_MAX_ACTIVE_PER_BOOKER", "CLINICBOT_MAX_PATIENTS_PER_HOUR",
-		"CLINICBOT_HOLD",
+		"CLINICBOT_HOLD", "CLINICBOT_REMINDER_BEFORE", "CLINICBOT_QUIET_HOURS",
 	}
 	for _, v := range wantVars {
 		if !strings.Contains(err.Error(), v) {
@@ -272,4 +276,26 @@ func FuzzPeriod(f *testing.F) {
 			t.Fatalf("round trip %q -> %q -> %v, %v", s, p.String(), q, err)
 		}
 	})
+}
+
+func TestReminders(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		env    []string
+		before time.Duration
+		quiet  string
+	}{
+		{nil, 24 * time.Hour, "22:00-08:00"},
+		{[]string{"CLINICBOT_REMINDER_BEFORE=0", "CLINICBOT_QUIET_HOURS=off"}, 0, "off"},
+		{[]string{"CLINICBOT_REMINDER_BEFORE=2h", "CLINICBOT_QUIET_HOURS=23:00-07:30"}, 2 * time.Hour, "23:00-07:30"},
+	} {
+		c, err := Load(tt.env)
+		if err != nil {
+			t.Fatalf("Load(%v) = %v", tt.env, err)
+		}
+		r := c.Reminders()
+		if r.Before != tt.before || r.Quiet.String() != tt.quiet {
+			t.Errorf("Load(%v).Reminders() = %v %v, want %v %s", tt.env, r.Before, r.Quiet, tt.before, tt.quiet)
+		}
+	}
 }

@@ -70,6 +70,11 @@ type Dialect struct {
 	// chat, one per booker who reaches consent) need not cost every
 	// booker a flush. Empty where a commit costs no flush of its own.
 	Relaxed string
+	// SkipLocked ends the SELECT of the rows a claim takes (the outbox's
+	// notices): " FOR UPDATE SKIP LOCKED" where concurrent claims would
+	// otherwise wait for, then take, the same rows; empty where the
+	// transaction holds the database's write lock from its start.
+	SkipLocked string
 }
 
 // DB is what a step runs on: a pool or a transaction, and its dialect.

@@ -178,6 +178,9 @@ func CloseSlot(ctx context.Context, db DB, c booking.SlotChange) ([]booking.Book
 		if err != nil {
 			return nil, err
 		}
+		if err := Changed(ctx, db, b, booking.NoticeClosed, booking.ByOperator, c.Reason, c.At); err != nil {
+			return nil, err
+		}
 		if err := RecordStaffAudit(ctx, db, booking.StaffAuditRecord{At: c.At, Staff: c.Actor.Name,
 			Action: booking.StaffAuditCancelBooking, ClinicID: sl.ClinicID, SlotID: sl.ID, BookingID: id,
 			Detail: "slot closed: " + c.Reason}); err != nil {
@@ -273,6 +276,9 @@ func StaffCancel(ctx context.Context, db DB, c booking.BookingChange) (booking.B
 		return booking.Booking{}, booking.ErrAppointmentStarted
 	}
 	if b, err = cancelForStaff(ctx, db, id, c.Actor.Name, c.At); err != nil {
+		return booking.Booking{}, err
+	}
+	if err := Changed(ctx, db, b, booking.NoticeCancelled, booking.ByOperator, c.Reason, c.At); err != nil {
 		return booking.Booking{}, err
 	}
 	return b, RecordStaffAudit(ctx, db, booking.StaffAuditRecord{At: c.At, Staff: c.Actor.Name,

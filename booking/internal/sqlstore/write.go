@@ -116,18 +116,19 @@ func StartBook(ctx context.Context, db DB, nb booking.NewBooking) (prior booking
 // InsertBooking is the statement that writes a booking and returns its
 // ID; its arguments are BookingArgs.
 const InsertBooking = `INSERT INTO bookings (reference, slot_id, patient_key, birth_key, patient_masked,
-		mobile_sealed, document_type, booker_channel, booker_id, status, consent_at, created_at, idempotency_key)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, $11, $12)
+		mobile_sealed, document_type, booker_channel, booker_id, status, consent_at, created_at, idempotency_key, lang)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, $11, $12, $13)
 	RETURNING id`
 
 // BookingArgs are the arguments of InsertBooking for nb: $1 reference,
 // $2 slot, $3 patient key, $4 birth key, $5 masked document, $6 sealed
 // mobile, $7 document type, $8 booker channel, $9 booker ID, $10 consent
-// time, $11 creation time, $12 idempotency key (NULL for none).
+// time, $11 creation time, $12 idempotency key (NULL for none), $13 the
+// booking's language.
 func BookingArgs(db DB, nb booking.NewBooking) []any {
 	return []any{nb.Reference, nb.SlotID, nb.Patient, nb.BirthKey, nb.PatientMasked,
 		nb.MobileSealed, nb.DocumentType, nb.Booker.Channel, nb.Booker.ID,
-		db.Time(nb.ConsentAt), db.Time(nb.CreatedAt), nullText(nb.IdempotencyKey)}
+		db.Time(nb.ConsentAt), db.Time(nb.CreatedAt), nullText(nb.IdempotencyKey), nb.Lang}
 }
 
 // Booked is the booking InsertBooking writes for nb as a store returns
@@ -259,8 +260,14 @@ func Cancel(ctx context.Context, db DB, v booking.Verification, ref booking.Refe
 	if err := RecordAudit(ctx, db, v.At, booking.AuditCancel, v.Booker, patient, b.ID); err != nil {
 		return booking.Booking{}, true, err
 	}
-	b, err = bookingByID(ctx, db, b.ID)
-	return b, true, err
+	by := booking.ByOther
+	if b.Booker == v.Booker {
+		by = booking.ByBooker
+	}
+	if b, err = bookingByID(ctx, db, b.ID); err != nil {
+		return booking.Booking{}, true, err
+	}
+	return b, true, Changed(ctx, db, b, booking.NoticeCancelled, by, "", v.At)
 }
 
 // Move moves booking ref, if it matches v, to slot to; see
@@ -293,8 +300,17 @@ func Move(ctx context.Context, db DB, v booking.Verification, ref booking.Refere
 	if err := RecordAudit(ctx, db, v.At, booking.AuditMove, v.Booker, patient, b.ID); err != nil {
 		return booking.Booking{}, true, err
 	}
-	b, err = bookingByID(ctx, db, b.ID)
-	return b, true, err
+	by := booking.ByOther
+	if b.Booker == v.Booker {
+		by = booking.ByBooker
+	}
+	if b, err = bookingByID(ctx, db, b.ID); err != nil {
+		return booking.Booking{}, true, err
+	}
+	if err := Changed(ctx, db, b, booking.NoticeMoved, by, "", v.At); err != nil {
+		return booking.Booking{}, true, err
+	}
+	return b, true, Remind(ctx, db, b.ID, v.RemindAt, b.Slot.Start, v.At)
 }
 
 // Complete marks the active bookings whose slot ended at or before at
