@@ -25,6 +25,7 @@ const (
 	maxCallbackData = 64   // bytes of callback_data
 	maxText         = 4096 // characters (UTF-16 code units) of a message
 	maxAlert        = 200  // characters of a callback query answer
+	maxCaption      = 1024 // characters (UTF-16 code units) of a document's caption
 )
 
 // callbackSep separates the step nonce from the option ID in callback data.
@@ -185,6 +186,29 @@ func (b *Bot) handleCallback(ctx context.Context, log *slog.Logger, updateID int
 	b.deliver(ctx, log, booker, chatID, q.Message, true, replies, res.Lang)
 }
 
+// joined returns replies with each reply that is text alone joined to the
+// head of the next, so that one answer costs one message (Telegram's send
+// budget is the service's capacity): a greeting and the menu, a notice and
+// the next question. A reply with options or attachments ends a message;
+// texts that together would be too long for one stay apart.
+func joined(replies []dialog.Reply) []dialog.Reply {
+	out := make([]dialog.Reply, 0, len(replies))
+	for _, r := range replies {
+		if n := len(out); n > 0 {
+			prev := out[n-1]
+			text := prev.Text + "\n\n" + r.Text
+			if len(prev.Options) == 0 && prev.Calendar == nil && prev.Location == nil && prev.Text != "" && r.Text != "" &&
+				utf16Len(text) <= maxText {
+				r.Text, r.Replace = text, prev.Replace
+				out[n-1] = r
+				continue
+			}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
 // alertText is text fitted to a callback alert (200 characters), or the
 // adapter's own stale-button text when there is none.
 func alertText(text, lang string) string {
@@ -214,29 +238,16 @@ func (b *Bot) sendNotice(ctx context.Context, log *slog.Logger, chatID int64, te
 	}
 }
 
-// deliver sends the replies to chat. pressed is the message whose button
-// was pressed, or nil: when mayEdit, a first reply that replaces the prompt
-// is edited into it; otherwise its keyboard is removed, so that only the
-// newest prompt has live buttons. A booker who blocked the bot is forgotten
-// and sent nothing more.
+// deliver sends the replies to chat, one limited call for each in the
+// normal flow: pressed is the message whose button was pressed, or nil;
+// when mayEdit, a first reply that replaces the prompt is edited into it,
+// and otherwise sent as a new message. The pressed prompt keeps its
+// keyboard: removing it would cost a second call for every press, and a
+// button of an older step is answered as stale. A booker who blocked the
+// bot is forgotten and sent nothing more.
 func (b *Bot) deliver(ctx context.Context, log *slog.Logger, booker booking.Booker, chatID int64, pressed *tgbotapi.Message, mayEdit bool, replies []dialog.Reply, lang string) {
-	if len(replies) == 0 {
-		// A duplicate: the pressed message may since have been edited into
-		// the live prompt, whose keyboard must stay.
-		return
-	}
-	edit := mayEdit && pressed != nil && replies[0].Replace && editable(replies[0])
-	if pressed != nil && !edit && pressed.ReplyMarkup != nil {
-		cfg := tgbotapi.NewEditMessageReplyMarkup(chatID, pressed.MessageID, tgbotapi.InlineKeyboardMarkup{})
-		cfg.ReplyMarkup = nil // no reply_markup: the keyboard goes
-		_, err := b.message(ctx, chatID, "editMessageReplyMarkup", cfg)
-		if b.blocked(ctx, log, booker, err) {
-			return
-		}
-		if err != nil && !errors.Is(err, ErrNotModified) && !errors.Is(err, ErrMessageGone) {
-			log.ErrorContext(ctx, "remove keyboard", "error", err)
-		}
-	}
+	replies = joined(replies)
+	edit := mayEdit && pressed != nil && pressed.Text != "" && len(replies) > 0 && replies[0].Replace && editable(replies[0])
 	for i, r := range replies {
 		var err error
 		if i == 0 && edit {
@@ -331,6 +342,17 @@ func (b *Bot) sendReply(ctx context.Context, chatID int64, r dialog.Reply, lang 
 	}
 	if r.Text == "" && len(r.Options) > 0 {
 		return fmt.Errorf("telegram: reply %q has a keyboard but no text", r.Key)
+	}
+	if r.Calendar != nil && r.Text != "" && utf16Len(r.Text) <= maxCaption {
+		// The calendar file carries the text as its caption: one message
+		// where two were sent.
+		cfg := tgbotapi.NewDocument(chatID, tgbotapi.FileBytes{Name: r.Calendar.Name, Bytes: r.Calendar.Data})
+		cfg.Caption, cfg.ReplyMarkup = r.Text, mk
+		if _, err := b.message(ctx, chatID, "sendDocument", cfg); err != nil {
+			return err
+		}
+		r.Calendar = nil
+		return b.sendAttachments(ctx, chatID, r)
 	}
 	chunks := splitText(r.Text, maxText)
 	for i, c := range chunks {

@@ -251,7 +251,7 @@ func throughput(ctx context.Context, c config, s *services, log *slog.Logger, re
 	rep.figure("bookers", "%s", t)
 	if tg != nil {
 		calls, byMethod := chatCalls(tg.Calls())
-		rep.figure("Telegram calls per booking", "%.1f (calls to bookers' chats / bookings; answerCallbackQuery not counted)", float64(calls)/float64(max(t.booked, 1)))
+		rep.figure("Telegram calls per booking", "%.1f (messages sent or edited in bookers' chats / bookings)", float64(calls)/float64(max(t.booked, 1)))
 		rep.figure("Telegram calls by method", "%s", byMethod)
 	}
 

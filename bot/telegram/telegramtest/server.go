@@ -40,6 +40,7 @@ var BotUser = User{ID: 1000, IsBot: true, FirstName: "Clinic Bot", Username: "cl
 // Telegram's limits, as the server enforces them.
 const (
 	MaxText         = 4096 // UTF-16 code units of a message text
+	MaxCaption      = 1024 // UTF-16 code units of a document caption
 	MaxCallbackData = 64   // bytes of callback_data
 	MaxAlert        = 200  // characters of a callback answer
 )
@@ -115,7 +116,9 @@ type Message struct {
 	// RemoveKeyboard says the message removed any reply keyboard.
 	RemoveKeyboard bool
 	Document       *Document
-	Venue          *Venue
+	// Caption is a document's text, shown under it.
+	Caption string
+	Venue   *Venue
 	// Contact is the phone number of a contact the user shared.
 	Contact string
 	Deleted bool
@@ -746,6 +749,10 @@ func (s *Server) send(method string, chatID int64, r *http.Request) (any, error)
 			return nil, badRequest("file must be non-empty")
 		}
 		m.Document = &Document{Name: h.Filename, Data: data}
+		m.Caption = r.FormValue("caption")
+		if n := len(utf16.Encode([]rune(m.Caption))); n > MaxCaption {
+			return nil, badRequest("message caption is too long")
+		}
 	case "sendVenue":
 		v := &Venue{Title: r.FormValue("title"), Address: r.FormValue("address")}
 		var errLat, errLng error
@@ -971,6 +978,9 @@ func (s *Server) wireMessage(chatID int64, typ string, m *Message) map[string]an
 	}
 	if m.Text != "" {
 		w["text"] = m.Text
+	}
+	if m.Caption != "" {
+		w["caption"] = m.Caption
 	}
 	if m.Document != nil {
 		w["document"] = map[string]any{"file_id": "doc" + strconv.Itoa(m.ID), "file_unique_id": "doc" + strconv.Itoa(m.ID), "file_name": m.Document.Name}
