@@ -11,6 +11,8 @@ import (
 	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/clinicbot/clinicbot/bot"
 )
 
 // Outcomes of Bot API calls that the adapter acts on. An *APIError matches
@@ -160,10 +162,14 @@ func (b *Bot) request(ctx context.Context, method string, c tgbotapi.Chattable) 
 // and returns the message Telegram answers with (zero for an edit that
 // answers true).
 func (b *Bot) message(ctx context.Context, chatID int64, method string, c tgbotapi.Chattable) (tgbotapi.Message, error) {
-	if d := b.limiter.reserve(chatID); d > 0 {
-		if err := b.sleep(ctx, d); err != nil {
-			return tgbotapi.Message{}, fmt.Errorf("telegram: %s: rate limit: %w", method, err)
-		}
+	return b.messageAs(ctx, chatID, b.standing(chatID), method, c)
+}
+
+// messageAs is message, waiting for the send budget as a booker of
+// standing st.
+func (b *Bot) messageAs(ctx context.Context, chatID int64, st bot.Standing, method string, c tgbotapi.Chattable) (tgbotapi.Message, error) {
+	if err := b.limiter.wait(ctx, chatID, st, b.sleep); err != nil {
+		return tgbotapi.Message{}, fmt.Errorf("telegram: %s: rate limit: %w", method, err)
 	}
 	resp, err := b.request(ctx, method, c)
 	if err != nil {

@@ -1001,3 +1001,57 @@ func TestPanicDoesNotStall(t *testing.T) {
 		t.Error("the panic value reached the log")
 	}
 }
+
+// standingHandler is a handlerFunc that tells where bookers stand.
+type standingHandler struct {
+	handlerFunc
+	standings map[string]bot.Standing
+}
+
+func (h standingHandler) Standing(b booking.Booker) bot.Standing {
+	if st, ok := h.standings[b.ID]; ok {
+		return st
+	}
+	return bot.Newcomer
+}
+
+// TestNewcomerAskedToComeBack: while Telegram's send budget is short (here
+// a 429's pause of 60 s), a newcomer is told once to come back, not left
+// in silence, and starts no conversation; a booker in a conversation is
+// answered as usual.
+func TestNewcomerAskedToComeBack(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	handled := map[string]int{}
+	h := standingHandler{
+		handlerFunc: func(ctx context.Context, u bot.Update) (dialog.Result, error) {
+			mu.Lock()
+			handled[u.Booker.ID]++
+			mu.Unlock()
+			return dialog.Result{Replies: []dialog.Reply{reply("next question")}}, nil
+		},
+		standings: map[string]bot.Standing{"20": bot.InConversation, "22": bot.PastConsent},
+	}
+	f := newFixture(t, h, false)
+	f.srv.FailNext("sendMessage", http.StatusTooManyRequests, 60)
+	f.srv.SendText(20, "x")
+	f.poll(t)
+	f.srv.WaitFor(t, "chat 20's reply", func() bool { return len(f.srv.LastMessages(20)) == 1 })
+
+	f.srv.SendText(21, "/start")
+	f.srv.SendText(21, "hello?")
+	f.srv.SendText(22, "answer")
+	f.srv.WaitFor(t, "the updates handled", func() bool { return len(f.srv.Pending()) == 0 })
+	f.srv.WaitFor(t, "chat 22's reply", func() bool { return len(f.srv.LastMessages(22)) == 1 })
+	if diff := cmp.Diff([]string{"現在很多人同時預約。請一分鐘後再試。"}, texts(f.srv.LastMessages(21))); diff != "" {
+		t.Errorf("newcomer's chat (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"next question"}, texts(f.srv.LastMessages(22))); diff != "" {
+		t.Errorf("chat of a booker past consent (-want +got):\n%s", diff)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if handled["21"] != 0 {
+		t.Errorf("newcomer's updates handled = %d, want 0 (no conversation started)", handled["21"])
+	}
+}

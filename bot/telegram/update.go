@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
@@ -86,6 +87,9 @@ func (b *Bot) handle(ctx context.Context, u tgbotapi.Update) {
 			log.ErrorContext(ctx, "update handling panicked", "panic_type", fmt.Sprintf("%T", p))
 		}
 	}()
+	if b.turnedAway(ctx, log, u) {
+		return
+	}
 	switch {
 	case u.Message != nil:
 		b.handleMessage(ctx, log, u.UpdateID, u.Message)
@@ -246,6 +250,15 @@ func (b *Bot) sendNotice(ctx context.Context, log *slog.Logger, chatID int64, te
 // button of an older step is answered as stale. A booker who blocked the
 // bot is forgotten and sent nothing more.
 func (b *Bot) deliver(ctx context.Context, log *slog.Logger, booker booking.Booker, chatID int64, pressed *tgbotapi.Message, mayEdit bool, replies []dialog.Reply, lang string) {
+	if len(replies) == 1 && replies[0].Key == bot.KeyBusy {
+		// The router asks a newcomer to come back: said ahead of other
+		// newcomers' answers, as waiting in silence is what it spares them.
+		_, err := b.messageAs(ctx, chatID, bot.InConversation, "sendMessage", tgbotapi.NewMessage(chatID, replies[0].Text))
+		if !b.blocked(ctx, log, booker, err) && err != nil {
+			log.ErrorContext(ctx, "send waiting message", "error", err)
+		}
+		return
+	}
 	replies = joined(replies)
 	edit := mayEdit && pressed != nil && pressed.Text != "" && len(replies) > 0 && replies[0].Replace && editable(replies[0])
 	for i, r := range replies {
@@ -396,4 +409,60 @@ func (b *Bot) sendAttachments(ctx context.Context, chatID int64, r dialog.Reply)
 	}
 	_, err := b.message(ctx, chatID, method, c)
 	return err
+}
+
+// A newcomer whose answer would wait longer than busyAfter for Telegram's
+// send budget is asked to come back instead of starting a conversation
+// that the bookers already in one would wait behind; told once every
+// busyEvery at most, their other updates meanwhile are dropped.
+const (
+	busyAfter = 3 * time.Second
+	busyEvery = time.Minute
+)
+
+// standing is where chat's booker stands, InConversation when no Stander
+// is known.
+func (b *Bot) standing(chatID int64) bot.Standing {
+	if b.stander == nil {
+		return bot.InConversation
+	}
+	return b.stander.Standing(bookerOf(chatID))
+}
+
+// turnedAway answers u, and reports true, when it is a newcomer's and the
+// send budget is short: with the waiting message, sent ahead of other
+// newcomers' messages, once every busyEvery; a button's spinner is
+// stopped all the same.
+func (b *Bot) turnedAway(ctx context.Context, log *slog.Logger, u tgbotapi.Update) bool {
+	chatID, ok := chatOf(&u)
+	if !ok || b.standing(chatID) != bot.Newcomer || b.limiter.backlog() <= busyAfter {
+		return false
+	}
+	now := b.limiter.now()
+	b.mu.Lock()
+	if len(b.told) > sweepAbove {
+		for c, at := range b.told {
+			if now.Sub(at) >= busyEvery {
+				delete(b.told, c)
+			}
+		}
+	}
+	tell := now.Sub(b.told[chatID]) >= busyEvery
+	if tell {
+		b.told[chatID] = now
+	}
+	b.mu.Unlock()
+	log = log.With("chat_id", chatID)
+	log.DebugContext(ctx, "newcomer asked to come back", "reason", "send_budget", "told", tell)
+	if u.CallbackQuery != nil {
+		b.answer(ctx, log, u.CallbackQuery.ID, "")
+	}
+	if tell {
+		lang := locales.Match(languageOf(&u))
+		cfg := tgbotapi.NewMessage(chatID, say(lang, bot.KeyBusy))
+		if _, err := b.messageAs(ctx, chatID, bot.InConversation, "sendMessage", cfg); err != nil {
+			log.ErrorContext(ctx, "send waiting message", "error", err)
+		}
+	}
+	return true
 }
