@@ -253,3 +253,14 @@ func TestLimiterStanding(t *testing.T) {
 		t.Errorf("tokens went to %v, want %v", order, want)
 	}
 }
+
+// reserve takes a token from both buckets for one message to chatID and
+// returns the wait, as wait does when no message queues: the buckets' and
+// the pause's arithmetic, without sleeping.
+func (l *limiter) reserve(chatID int64) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	cl := l.chat(chatID, now)
+	return max(cl.ReserveN(now, 1).DelayFrom(now), l.all.ReserveN(now, 1).DelayFrom(now), l.paused.Sub(now))
+}

@@ -11,10 +11,9 @@ import (
 )
 
 // limiter is a pair of token buckets (golang.org/x/time/rate), one per chat
-// and one overall, on an injected clock. reserve takes a token from both at
-// once and says how long to wait before using it, so waiters are served in
-// the order they came; wait does the same by the booker's standing when the
-// overall budget is short: bookers past consent first, then the others in
+// and one overall, on an injected clock. wait takes a token from the
+// chat's, in order, then from the overall one: when messages queue for it,
+// by the booker's standing, bookers past consent first, then the others in
 // a conversation, then newcomers. A 429 from Telegram pauses every chat
 // until its retry_after has passed.
 type limiter struct {
@@ -44,15 +43,6 @@ func newLimiter(now func() time.Time, chatRate, chatBurst, globalRate, globalBur
 		all:       rate.NewLimiter(rate.Limit(globalRate), int(globalBurst)),
 		chats:     make(map[int64]*rate.Limiter),
 	}
-}
-
-// reserve takes a token for one message to chatID and returns the wait.
-func (l *limiter) reserve(chatID int64) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	cl := l.chat(chatID, now)
-	return max(cl.ReserveN(now, 1).DelayFrom(now), l.all.ReserveN(now, 1).DelayFrom(now), l.paused.Sub(now))
 }
 
 // pause holds every message back for d from now, as Telegram asks with
