@@ -185,7 +185,9 @@ func New(opts Options) (*Bot, error) {
 		now = time.Now
 	}
 	all, chat := cmp.Or(opts.Rate, DefaultRate), cmp.Or(opts.ChatRate, DefaultChatRate)
-	b.limiter = newLimiter(now, chat, max(1, math.Ceil(3*chat)), all, max(1, math.Ceil(all)))
+	// Overall bursts of a fifth of a second's worth: at 25 a second no
+	// second-long window holds more than 30, Telegram's limit.
+	b.limiter = newLimiter(now, chat, max(1, math.Ceil(3*chat)), all, max(1, math.Ceil(all/5)))
 	return b, nil
 }
 

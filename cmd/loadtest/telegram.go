@@ -264,7 +264,7 @@ func signatures() []signature {
 	cat := locales.MustLoad()
 	var out []signature
 	for _, key := range []string{"service.none", "service.full", "clinic.full", "clinic.region_full", "err.quota_full",
-		"slot.taken", "hold.expired", "slot.gone", "region.full", "err.internal", "err.unavailable", "doc.hkid.prompt", "dob.prompt", "dob.confirm", "booked",
+		"slot.taken", "hold.expired", "slot.gone", "region.full", "err.internal", "err.unavailable", "busy.wait", "doc.hkid.prompt", "dob.prompt", "dob.confirm", "booked",
 		"done.again", "enquiry.done", "cancel.done", "cancel.confirm", "verify.service.prompt", "already.booked.hidden",
 		"already.booked", "menu.prompt", "service.prompt", "mobile.prompt", "consent.prompt", "region.prompt",
 		"search.prompt", "days.prompt", "part.prompt", "times.prompt"} {
@@ -314,6 +314,8 @@ func classify(sc screen) step {
 	switch {
 	case hasKey("err.internal") || hasKey("err.unavailable"):
 		return stTryAgain
+	case hasKey("busy.wait"):
+		return stBusy
 	case sc.has("book") && sc.has("enq"):
 		return stMenu
 	case sc.has("hkid"):
@@ -399,3 +401,18 @@ func chatCalls(calls []telegramtest.Call) (int, string) {
 // limitedMethods are the methods that send or edit a message.
 var limitedMethods = map[string]bool{"sendMessage": true, "sendDocument": true, "sendVenue": true,
 	"editMessageText": true, "editMessageReplyMarkup": true}
+
+// telegramSendsPerSecond is what the fake Bot API allows a bot in a
+// second, as Telegram does (about 30) before answering 429.
+const telegramSendsPerSecond = 30
+
+// count429 counts the calls answered 429 Too Many Requests.
+func count429(calls []telegramtest.Call) int {
+	n := 0
+	for _, c := range calls {
+		if c.Status == http.StatusTooManyRequests {
+			n++
+		}
+	}
+	return n
+}

@@ -74,6 +74,12 @@ type Server struct {
 	webhook    Webhook
 	deliveries []Delivery
 	langs      map[int64]string
+	// sendLimit is how many messages a second the bot may send or edit
+	// (0: any number); sent counts them in the second that began at
+	// window.
+	sendLimit int
+	window    time.Time
+	sent      int
 }
 
 type chat struct {
@@ -435,6 +441,29 @@ func (s *Server) FailNext(method string, code, retryAfter int) {
 	s.failNext[method] = append(s.failNext[method], failure{code: code, retryAfter: retryAfter})
 }
 
+// LimitSends makes the server answer 429 Too Many Requests (retry_after 1)
+// to a message sent or edited beyond perSecond in one second, as Telegram
+// does to a bot over its overall limit; 0 lifts the limit.
+func (s *Server) LimitSends(perSecond int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sendLimit = perSecond
+}
+
+// overLimit counts a message sent or edited now and reports whether it is
+// over the limit. s.mu is held.
+func (s *Server) overLimit(method string) bool {
+	if s.sendLimit <= 0 || !(strings.HasPrefix(method, "send") || strings.HasPrefix(method, "editMessage")) {
+		return false
+	}
+	now := time.Now()
+	if now.Sub(s.window) >= time.Second {
+		s.window, s.sent = now, 0
+	}
+	s.sent++
+	return s.sent > s.sendLimit
+}
+
 // Block makes every message to chatID fail with 403, as when the user
 // blocked the bot.
 func (s *Server) Block(chatID int64) {
@@ -571,6 +600,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if f := s.failNext[method]; len(f) > 0 {
 			s.failNext[method] = f[1:]
 			err = &apiError{code: f[0].code, desc: failureText(f[0]), retryAfter: f[0].retryAfter}
+		} else if s.overLimit(method) {
+			err = &apiError{code: http.StatusTooManyRequests, desc: "Too Many Requests: retry after 1", retryAfter: 1}
 		} else {
 			result, err = s.call(method, chatID, r)
 		}
