@@ -50,6 +50,11 @@ const (
 	DefaultMaxQueue = 1024
 )
 
+// NewcomerWait is the longest a newcomer's update waits for a worker
+// before the newcomer is asked to come back (at most the timeout): a few
+// seconds, not the whole timeout of silence.
+const NewcomerWait = 3 * time.Second
+
 // admission bounds the updates the router works on at once (workers) and
 // those waiting for a worker (maxQueue, by standing), and decides which
 // wait: a newcomer is refused, early, when the queue is full or the update
@@ -137,7 +142,7 @@ func (a *admission) busy() bool {
 // acquire waits for a worker for an update of standing st. It returns
 // admitted false when a newcomer is refused, and ctx's error when ctx ends
 // first. After admitted true the caller must call release.
-func (a *admission) acquire(ctx context.Context, st Standing) (admitted bool, err error) {
+func (a *admission) acquire(ctx context.Context, st Standing) (bool, error) {
 	a.mu.Lock()
 	if a.running < a.workers && a.queued == 0 {
 		a.running++
@@ -158,10 +163,21 @@ func (a *admission) acquire(ctx context.Context, st Standing) (admitted bool, er
 	a.queued++
 	a.mu.Unlock()
 
+	// A newcomer kept waiting by bookers in a conversation is told so
+	// after NewcomerWait rather than left in silence up to the timeout.
+	var giveUp <-chan time.Time
+	if st == Newcomer {
+		t := time.NewTimer(min(NewcomerWait, a.timeout))
+		defer t.Stop()
+		giveUp = t.C
+	}
+	var err error
 	select {
 	case ok := <-w.turn:
 		return ok, nil
 	case <-ctx.Done():
+		err = context.Cause(ctx)
+	case <-giveUp:
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -174,7 +190,7 @@ func (a *admission) acquire(ctx context.Context, st Standing) (admitted bool, er
 	default:
 		a.remove(w)
 	}
-	return false, context.Cause(ctx)
+	return false, err
 }
 
 // release ends a worker's update, which took d, and hands the worker on.

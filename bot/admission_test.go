@@ -43,7 +43,8 @@ func (c *fakeClock) advance(d time.Duration) {
 //	"flow"      opens a flow (the booker is in a conversation)
 //	"consent"   opens a flow with the consent given
 //	"exit"      ends the flow
-//	"hold"      blocks until gate is closed
+//	"hold"      blocks until gate is closed (or the deadline)
+//	"holdfast"  blocks until gate is closed
 //	"take:<d>"  moves the clock d on, as if the step took that long
 //
 // and records the order in which bookers' updates were worked on.
@@ -74,6 +75,9 @@ func (e *gateEngine) Step(ctx context.Context, b booking.Booker, s *dialog.Sessi
 		case <-ctx.Done():
 			return dialog.Result{}, ctx.Err()
 		}
+	case in.Text == "holdfast": // as hold, past the deadline too
+		close(e.held)
+		<-e.gate
 	case strings.HasPrefix(in.Text, "take:"):
 		d, err := time.ParseDuration(strings.TrimPrefix(in.Text, "take:"))
 		if err != nil {
@@ -95,10 +99,15 @@ func (e *gateEngine) worked() []string {
 // an in-process session store, on a fake clock.
 func admissionRouter(t *testing.T, maxQueue int) (*Router, *gateEngine, *fakeClock) {
 	t.Helper()
+	return admissionRouterTimeout(t, maxQueue, 10*time.Second)
+}
+
+func admissionRouterTimeout(t *testing.T, maxQueue int, timeout time.Duration) (*Router, *gateEngine, *fakeClock) {
+	t.Helper()
 	clock := &fakeClock{t: time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)}
 	e := &gateEngine{clock: clock, gate: make(chan struct{}), held: make(chan struct{})}
 	coord := NewMemoryCoordinator(dialog.NewMemoryStore(clock.now, time.Hour), clock.now)
-	r := NewRouter(e, coord, Options{Now: clock.now, Timeout: 10 * time.Second, Workers: 1, MaxQueue: maxQueue,
+	r := NewRouter(e, coord, Options{Now: clock.now, Timeout: timeout, Workers: 1, MaxQueue: maxQueue,
 		LockTTL: time.Hour, Apology: func(lang, key string) dialog.Result {
 			return dialog.Result{Replies: []dialog.Reply{{Key: key}}, Lang: lang}
 		}})
@@ -250,5 +259,17 @@ func TestStanding(t *testing.T) {
 	}
 	if got := r.Standing(tgBooker("b")); got != Newcomer {
 		t.Errorf("after Forget: Standing = %v, want Newcomer", got)
+	}
+}
+
+// TestAdmissionNewcomerWait: a newcomer kept waiting (here by a worker
+// that does not finish) is asked to come back after NewcomerWait, or the
+// timeout when shorter, not left waiting in silence.
+func TestAdmissionNewcomerWait(t *testing.T) {
+	r, e, _ := admissionRouterTimeout(t, 10, 50*time.Millisecond)
+	say(t, r, "holder", "holdfast")
+	<-e.held
+	if key := <-say(t, r, "newcomer", "hello"); key != KeyBusy {
+		t.Errorf("newcomer kept waiting: reply %q, want %q", key, KeyBusy)
 	}
 }

@@ -377,11 +377,20 @@ func (b *bookerRun) run(ctx context.Context) result {
 			if flowSteps[res.lastBefore] {
 				res.busyInFlow++
 			}
+			if leaving {
+				return res // the refused update was the booker's last: nothing more to come back for
+			}
+			if reached && g+1 >= len(b.goals) {
+				res.outcome = outDone // booked: only the "exit" was refused
+				return res
+			}
 			if !sleepCtx(ctx, b.comeBack/2+time.Duration(b.rng.Int64N(int64(b.comeBack)+1))) {
 				res.outcome = outStuck
 				return res
 			}
-			res.lastBefore, reached, leaving = stMenu, false, false
+			// A goal reached stays reached: the menu after /start leads
+			// on to the next one.
+			res.lastBefore = stMenu
 			triedRegions = triedRegions[:0]
 			next, last = typed("/start"), typed("/start")
 			continue
