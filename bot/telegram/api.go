@@ -63,6 +63,10 @@ func (e *APIError) Is(target error) bool {
 	return false
 }
 
+// errNewcomerWaited: a newcomer's message waited busyAfter for the send
+// budget and was not sent.
+var errNewcomerWaited = errors.New("telegram: newcomer waited for the send budget")
+
 // maxRetries is how many times a call answered 429 is retried.
 const maxRetries = 5
 
@@ -167,8 +171,21 @@ func (b *Bot) message(ctx context.Context, chatID int64, method string, c tgbota
 
 // messageAs is message, waiting for the send budget as a booker of
 // standing st.
+//
+// A newcomer's message waits for the budget busyAfter at most: then it
+// fails with errNewcomerWaited, and the newcomer is asked to come back
+// rather than left waiting (and holding one of Poll's places) in silence.
 func (b *Bot) messageAs(ctx context.Context, chatID int64, st bot.Standing, method string, c tgbotapi.Chattable) (tgbotapi.Message, error) {
-	if err := b.limiter.wait(ctx, chatID, st, b.sleep); err != nil {
+	wctx := ctx
+	if st == bot.Newcomer {
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithTimeoutCause(ctx, busyAfter, errNewcomerWaited)
+		defer cancel()
+	}
+	if err := b.limiter.wait(wctx, chatID, st, b.sleep); err != nil {
+		if ctx.Err() == nil && errors.Is(context.Cause(wctx), errNewcomerWaited) {
+			return tgbotapi.Message{}, errNewcomerWaited
+		}
 		return tgbotapi.Message{}, fmt.Errorf("telegram: %s: rate limit: %w", method, err)
 	}
 	resp, err := b.request(ctx, method, c)

@@ -274,6 +274,13 @@ func (b *Bot) deliver(ctx context.Context, log *slog.Logger, booker booking.Book
 		if b.blocked(ctx, log, booker, err) {
 			return
 		}
+		if errors.Is(err, errNewcomerWaited) {
+			// Said instead of the answer: the conversation the newcomer
+			// started waits for them, as a chat does.
+			log.DebugContext(ctx, "newcomer asked to come back", "reason", "send_budget_wait", "key", r.Key)
+			b.tellBusy(ctx, log, chatID, lang)
+			return
+		}
 		if err != nil {
 			log.ErrorContext(ctx, "send reply", "key", r.Key, "error", err)
 			if ctx.Err() != nil {
@@ -430,14 +437,25 @@ func (b *Bot) standing(chatID int64) bot.Standing {
 }
 
 // turnedAway answers u, and reports true, when it is a newcomer's and the
-// send budget is short: with the waiting message, sent ahead of other
-// newcomers' messages, once every busyEvery; a button's spinner is
-// stopped all the same.
+// send budget is short (tellBusy); a button's spinner is stopped all the
+// same.
 func (b *Bot) turnedAway(ctx context.Context, log *slog.Logger, u tgbotapi.Update) bool {
 	chatID, ok := chatOf(&u)
 	if !ok || b.standing(chatID) != bot.Newcomer || b.limiter.backlog() <= busyAfter {
 		return false
 	}
+	log = log.With("chat_id", chatID)
+	log.DebugContext(ctx, "newcomer asked to come back", "reason", "send_budget")
+	if u.CallbackQuery != nil {
+		b.answer(ctx, log, u.CallbackQuery.ID, "")
+	}
+	b.tellBusy(ctx, log, chatID, locales.Match(languageOf(&u)))
+	return true
+}
+
+// tellBusy sends chat the waiting message, ahead of newcomers' messages,
+// unless it was sent less than busyEvery ago.
+func (b *Bot) tellBusy(ctx context.Context, log *slog.Logger, chatID int64, lang string) {
 	now := b.limiter.now()
 	b.mu.Lock()
 	if len(b.told) > sweepAbove {
@@ -452,17 +470,11 @@ func (b *Bot) turnedAway(ctx context.Context, log *slog.Logger, u tgbotapi.Updat
 		b.told[chatID] = now
 	}
 	b.mu.Unlock()
-	log = log.With("chat_id", chatID)
-	log.DebugContext(ctx, "newcomer asked to come back", "reason", "send_budget", "told", tell)
-	if u.CallbackQuery != nil {
-		b.answer(ctx, log, u.CallbackQuery.ID, "")
+	if !tell {
+		return
 	}
-	if tell {
-		lang := locales.Match(languageOf(&u))
-		cfg := tgbotapi.NewMessage(chatID, say(lang, bot.KeyBusy))
-		if _, err := b.messageAs(ctx, chatID, bot.InConversation, "sendMessage", cfg); err != nil {
-			log.ErrorContext(ctx, "send waiting message", "error", err)
-		}
+	cfg := tgbotapi.NewMessage(chatID, say(lang, bot.KeyBusy))
+	if _, err := b.messageAs(ctx, chatID, bot.InConversation, "sendMessage", cfg); err != nil {
+		log.ErrorContext(ctx, "send waiting message", "error", err)
 	}
-	return true
 }
