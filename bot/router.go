@@ -88,8 +88,9 @@ type Options struct {
 // order they arrive, and different bookers' updates in parallel. Every
 // update takes effect at most once: its id is marked when its session is
 // stored, and a duplicate gets an empty Result. A failing or panicking
-// update is answered with an apology and stops nothing. It is safe for
-// concurrent use.
+// update is answered with an apology and stops nothing. Under overload it
+// works on a bounded number of updates at once and asks newcomers to come
+// back (see Options.Workers and MaxQueue). It is safe for concurrent use.
 type Router struct {
 	engine  Engine
 	coord   Coordinator
@@ -171,7 +172,8 @@ func (noMetrics) Observe(string, string, time.Duration) {}
 
 // Handle handles u once its earlier updates from the same booker are done
 // and returns what to answer: an empty Result for a duplicate, an apology
-// when handling failed. Its only error is ErrClosed, or ctx's while u waits
+// when handling failed, the waiting message (KeyBusy) when admission
+// control refused a newcomer. Its only error is ErrClosed, or ctx's while u waits
 // for its turn.
 //
 // Called from a job of Go for the same booker, it runs at once: the job
