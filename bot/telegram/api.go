@@ -165,8 +165,27 @@ func (b *Bot) request(ctx context.Context, method string, c tgbotapi.Chattable) 
 // message sends or edits a message in chat after the rate limiter allows,
 // and returns the message Telegram answers with (zero for an edit that
 // answers true).
+//
+// It waits for the send budget by the booker's standing: the higher of
+// where they stand now and where they stood when their update came (see
+// withStanding), so that the answer that ends a conversation (the booking)
+// still goes out as a conversation's.
 func (b *Bot) message(ctx context.Context, chatID int64, method string, c tgbotapi.Chattable) (tgbotapi.Message, error) {
-	return b.messageAs(ctx, chatID, b.standing(chatID), method, c)
+	st := b.standing(chatID)
+	if before, ok := ctx.Value(standingKey{}).(bot.Standing); ok && before > st {
+		st = before
+	}
+	return b.messageAs(ctx, chatID, st, method, c)
+}
+
+// standingKey holds, in the context of an update's handling, where the
+// booker stood when the update came.
+type standingKey struct{}
+
+// withStanding notes in ctx where chat's booker stands before their
+// update is handled.
+func (b *Bot) withStanding(ctx context.Context, chatID int64) context.Context {
+	return context.WithValue(ctx, standingKey{}, b.standing(chatID))
 }
 
 // messageAs is message, waiting for the send budget as a booker of

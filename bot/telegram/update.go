@@ -128,6 +128,7 @@ func (b *Bot) handleMessage(ctx context.Context, log *slog.Logger, updateID int,
 		return
 	}
 	booker := bookerOf(chatID)
+	ctx = b.withStanding(ctx, chatID)
 	res, err := b.handler.Handle(ctx, bot.Update{Booker: booker, ID: strconv.Itoa(updateID), Input: in})
 	if err != nil {
 		log.ErrorContext(ctx, "handle update", "error", err)
@@ -165,6 +166,7 @@ func (b *Bot) handleCallback(ctx context.Context, log *slog.Logger, updateID int
 	nonce, option := parseCallback(q.Data)
 	booker := bookerOf(chatID)
 	in := dialog.Input{Kind: dialog.InputOption, Option: option, Nonce: nonce, LanguageHint: q.From.LanguageCode}
+	ctx = b.withStanding(ctx, chatID)
 	res, err := b.handler.Handle(ctx, bot.Update{Booker: booker, ID: strconv.Itoa(updateID), Input: in})
 	if err != nil {
 		b.answer(ctx, log, q.ID, "")
