@@ -443,16 +443,28 @@ func (b *Bot) standing(chatID int64) bot.Standing {
 // same.
 func (b *Bot) turnedAway(ctx context.Context, log *slog.Logger, u tgbotapi.Update) bool {
 	chatID, ok := chatOf(&u)
-	if !ok || b.standing(chatID) != bot.Newcomer || b.limiter.backlog() <= busyAfter {
+	if !ok || !b.busyFor(chatID) {
 		return false
 	}
+	b.turnAway(ctx, log, chatID, u)
+	return true
+}
+
+// busyFor reports whether chat's booker is a newcomer and the send budget
+// short.
+func (b *Bot) busyFor(chatID int64) bool {
+	return b.standing(chatID) == bot.Newcomer && b.limiter.backlog() > busyAfter
+}
+
+// turnAway answers u, of chat, with the waiting message (tellBusy), and
+// stops a button's spinner.
+func (b *Bot) turnAway(ctx context.Context, log *slog.Logger, chatID int64, u tgbotapi.Update) {
 	log = log.With("chat_id", chatID)
 	log.DebugContext(ctx, "newcomer asked to come back", "reason", "send_budget")
 	if u.CallbackQuery != nil {
 		b.answer(ctx, log, u.CallbackQuery.ID, "")
 	}
 	b.tellBusy(ctx, log, chatID, locales.Match(languageOf(&u)))
-	return true
 }
 
 // tellBusy sends chat the waiting message, ahead of newcomers' messages,

@@ -195,4 +195,9 @@ func TestBusyScreen(t *testing.T) {
 	if st := classify(screen{keys: keys}); st != stBusy {
 		t.Errorf("telegram path: step = %v (keys %v), want busy", st, keys)
 	}
+	// "No places in either service" heads the menu, in one message.
+	full := screen{keys: []string{"service.none", "menu.prompt"}, options: []string{"book", "enq", "cxl"}}
+	if st := classify(full); st != stQuotaFull {
+		t.Errorf("telegram path, no places with the menu: step = %v, want quota_full", st)
+	}
 }

@@ -316,6 +316,10 @@ func classify(sc screen) step {
 		return stTryAgain
 	case hasKey("busy.wait"):
 		return stBusy
+	case hasKey("service.none"):
+		// "No places in either service" heads the menu it leaves the
+		// booker at.
+		return stQuotaFull
 	case sc.has("book") && sc.has("enq"):
 		return stMenu
 	case sc.has("hkid"):
