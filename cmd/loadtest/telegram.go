@@ -171,6 +171,7 @@ func startTelegram(ctx context.Context, srv *telegramtest.Server, h *bot.Router,
 
 func (p *telegramPath) Send(ctx context.Context, i int, a action) (screen, error) {
 	chat := int64(chatBase + i)
+	before := botOutput(p.srv.Messages(chat))
 	var id int
 	if a.option != "" {
 		data := a.nonce + ":" + a.option
@@ -195,7 +196,26 @@ func (p *telegramPath) Send(ctx context.Context, i int, a action) (screen, error
 	case <-ctx.Done():
 		return screen{}, ctx.Err()
 	}
-	return p.screen(chat), nil
+	sc := p.screen(chat)
+	if botOutput(p.srv.Messages(chat)) == before {
+		// Nothing was said (an update dropped while the booker was told to
+		// come back): the screen is as it was, and the places it says ran
+		// out were counted when it was said.
+		sc.keys = slices.DeleteFunc(sc.keys, func(k string) bool { return quotaKeys[k] })
+	}
+	return sc, nil
+}
+
+// botOutput counts the bot's messages and their edits: it moves whenever
+// the bot says something.
+func botOutput(msgs []telegramtest.Message) int {
+	n := 0
+	for _, m := range msgs {
+		if m.FromBot {
+			n += 1 + m.Edits
+		}
+	}
+	return n
 }
 
 // buttonMessage returns the ID of the bot's newest message in chat with a
