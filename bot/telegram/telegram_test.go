@@ -1043,6 +1043,11 @@ func TestNewcomerAskedToComeBack(t *testing.T) {
 	f.srv.SendText(22, "answer")
 	f.srv.WaitFor(t, "the updates handled", func() bool { return len(f.srv.Pending()) == 0 })
 	f.srv.WaitFor(t, "chat 22's reply", func() bool { return len(f.srv.LastMessages(22)) == 1 })
+	// Turned away updates count as handled at once, and are answered in
+	// the chat's line: the second is decided after the first was said.
+	f.srv.WaitFor(t, "both newcomer's updates turned away", func() bool {
+		return strings.Count(f.logs.String(), "newcomer asked to come back") == 2
+	})
 	if diff := cmp.Diff([]string{"現在很多人同時預約。請一分鐘後再試。"}, texts(f.srv.LastMessages(21))); diff != "" {
 		t.Errorf("newcomer's chat (-want +got):\n%s", diff)
 	}
