@@ -156,6 +156,16 @@ func (c *MemoryCoordinator) Abort(ctx context.Context, key, token string) error 
 	return nil
 }
 
+// Load reads the booker's session without taking the lock, as the router
+// does to learn where a booker stands before queueing their update.
+func (c *MemoryCoordinator) Load(ctx context.Context, key string) (*dialog.Session, error) {
+	s, err := c.store.Load(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("bot: load session: %w", err)
+	}
+	return s, nil
+}
+
 // Delete implements Coordinator.
 func (c *MemoryCoordinator) Delete(ctx context.Context, key string) error {
 	if err := c.store.Delete(ctx, key); err != nil {

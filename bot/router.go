@@ -37,12 +37,14 @@ const (
 	OutcomeInternal    = "internal"    // the engine failed: apology, nothing stored
 	OutcomePanic       = "panic"       // the engine panicked: apology, nothing stored
 	OutcomeUnavailable = "unavailable" // the session store (or the deadline) failed: try again
+	OutcomeBusy        = "busy"        // a newcomer refused by admission control: come back in a minute
 )
 
 // Locale keys of the router's own answers.
 const (
 	KeyInternal    = "err.internal"    // something went wrong, nothing was changed
 	KeyUnavailable = "err.unavailable" // temporarily unavailable, please try again
+	KeyBusy        = "busy.wait"       // many people are booking now, try again in a minute
 )
 
 // ErrClosed is returned for updates handed to a Router after Close.
@@ -56,16 +58,27 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock for the durations given to Metrics (time.Now).
 	Now func() time.Time
-	// Timeout bounds the handling of one update from its turn on (10s).
+	// Timeout bounds the handling of one update from its turn on (10s):
+	// a newcomer's update that could not be finished within it, by the
+	// recent service times, is refused (KeyBusy) rather than started.
 	Timeout time.Duration
+	// Workers is how many updates are worked on at once (DefaultWorkers);
+	// the others wait for one, bookers past consent first, then the
+	// others in a conversation, then newcomers, each in arrival order.
+	Workers int
+	// MaxQueue bounds the updates waiting for a worker (DefaultMaxQueue).
+	// A newcomer who finds it full is refused (KeyBusy); an update of a
+	// booker in a conversation is queued all the same, in the place of
+	// the newest newcomer waiting if there is one.
+	MaxQueue int
 	// LockTTL is how long a booker's lock outlives a replica that crashed
 	// holding it. It must exceed Timeout so that a lock never expires under
 	// its live holder; a shorter one is raised to Timeout + 5s, the default.
 	LockTTL time.Duration
 	// Metrics observes each update (none when nil).
 	Metrics Metrics
-	// Apology renders the router's own answer with locale key (KeyInternal
-	// or KeyUnavailable) in lang, the session's language, or the language
+	// Apology renders the router's own answer with locale key (KeyInternal,
+	// KeyUnavailable or KeyBusy) in lang, the session's language, or the language
 	// matched from the client's hint when no session could be read. The
 	// default renders from the locales catalog.
 	Apology func(lang, key string) dialog.Result
@@ -75,8 +88,9 @@ type Options struct {
 // order they arrive, and different bookers' updates in parallel. Every
 // update takes effect at most once: its id is marked when its session is
 // stored, and a duplicate gets an empty Result. A failing or panicking
-// update is answered with an apology and stops nothing. It is safe for
-// concurrent use.
+// update is answered with an apology and stops nothing. Under overload it
+// works on a bounded number of updates at once and asks newcomers to come
+// back (see Options.Workers and MaxQueue). It is safe for concurrent use.
 type Router struct {
 	engine  Engine
 	coord   Coordinator
@@ -87,6 +101,7 @@ type Router struct {
 	metrics Metrics
 	apology func(lang, key string) dialog.Result
 	lanes   lanes
+	adm     *admission
 
 	mu       sync.Mutex
 	closed   bool
@@ -126,6 +141,14 @@ func NewRouter(engine Engine, coord Coordinator, opts Options) *Router {
 	if r.apology == nil {
 		r.apology = CatalogApology(locales.MustLoad())
 	}
+	workers, maxQueue := opts.Workers, opts.MaxQueue
+	if workers <= 0 {
+		workers = DefaultWorkers
+	}
+	if maxQueue <= 0 {
+		maxQueue = DefaultMaxQueue
+	}
+	r.adm = newAdmission(r.now, workers, maxQueue, r.timeout)
 	return r
 }
 
@@ -149,7 +172,8 @@ func (noMetrics) Observe(string, string, time.Duration) {}
 
 // Handle handles u once its earlier updates from the same booker are done
 // and returns what to answer: an empty Result for a duplicate, an apology
-// when handling failed. Its only error is ErrClosed, or ctx's while u waits
+// when handling failed, the waiting message (KeyBusy) when admission
+// control refused a newcomer. Its only error is ErrClosed, or ctx's while u waits
 // for its turn.
 //
 // Called from a job of Go for the same booker, it runs at once: the job
@@ -242,6 +266,7 @@ func (r *Router) Forget(ctx context.Context, b booking.Booker) error {
 	if err := r.coord.Delete(ctx, key); err != nil {
 		return fmt.Errorf("bot: forget: %w", err)
 	}
+	r.adm.forget(key)
 	return nil
 }
 
@@ -280,13 +305,57 @@ func (r *Router) run(ctx context.Context, u Update, t ticket) (dialog.Result, er
 	return res, nil
 }
 
-// handle is one update under its booker's lane: begin, step, commit.
+// handle is one update under its booker's lane: admission, then begin,
+// step, commit.
 func (r *Router) handle(ctx context.Context, u Update, key string) (dialog.Result, string) {
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
-	defer cancel()
 	log := r.log.With(slog.Any("booker", u.Booker), slog.String("update_id", u.ID))
 	lang := locales.Match(u.Input.LanguageHint)
+	admitted, err := r.admit(ctx, key, &lang, u.Input.Kind == dialog.InputNotice)
+	switch {
+	case err != nil:
+		log.Warn("update ran out of time waiting for a worker; nothing done", "err", err)
+		return r.apology(lang, KeyUnavailable), OutcomeUnavailable
+	case !admitted:
+		log.Debug("newcomer asked to come back", "reason", "busy")
+		return r.apology(lang, KeyBusy), OutcomeBusy
+	}
+	start := r.now()
+	defer func() { r.adm.release(r.now().Sub(start)) }()
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	return r.work(ctx, u, key, lang, log)
+}
 
+// admit waits for a worker for an update of key, by the booker's standing:
+// remembered, or read from the session store when the update would wait
+// and the booker is not remembered (on another replica, or before a
+// restart). lang becomes the session's language when known. A notice
+// (the outbox's, see Dispatcher) is never turned away as a newcomer's
+// update: nobody waits on it, and the waiting message would answer a
+// booker who said nothing; it ranks as a conversation's.
+func (r *Router) admit(ctx context.Context, key string, lang *string, notice bool) (bool, error) {
+	st := Newcomer
+	if notice {
+		st = InConversation
+	}
+	if s, ok := r.adm.lookup(key); ok {
+		st = max(st, s.standing)
+		if s.lang != "" {
+			*lang = s.lang
+		}
+	} else if p, ok := r.coord.(sessionPeeker); ok && r.adm.busy() {
+		if s, err := p.Load(ctx, key); err == nil {
+			st = max(st, standingOf(s))
+			if s.Lang != "" {
+				*lang = s.Lang
+			}
+		}
+	}
+	return r.adm.acquire(ctx, st)
+}
+
+// work is one admitted update: begin, step, commit.
+func (r *Router) work(ctx context.Context, u Update, key, lang string, log *slog.Logger) (dialog.Result, string) {
 	token := rand.Text()
 	s, duplicate, err := r.coord.Begin(ctx, key, u.ID, token, r.lockTTL)
 	if err != nil {
@@ -324,6 +393,7 @@ func (r *Router) handle(ctx context.Context, u Update, key string) (dialog.Resul
 		log.Warn("session not stored", "err", err)
 		return r.apology(lang, KeyUnavailable), OutcomeUnavailable
 	}
+	r.adm.remember(key, standingOf(s), s.Lang)
 	return res, OutcomeOK
 }
 

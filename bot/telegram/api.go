@@ -11,6 +11,8 @@ import (
 	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/clinicbot/clinicbot/bot"
 )
 
 // Outcomes of Bot API calls that the adapter acts on. An *APIError matches
@@ -60,6 +62,10 @@ func (e *APIError) Is(target error) bool {
 	}
 	return false
 }
+
+// errNewcomerWaited: a newcomer's message waited busyAfter for the send
+// budget and was not sent.
+var errNewcomerWaited = errors.New("telegram: newcomer waited for the send budget")
 
 // maxRetries is how many times a call answered 429 is retried.
 const maxRetries = 5
@@ -159,14 +165,57 @@ func (b *Bot) request(ctx context.Context, method string, c tgbotapi.Chattable) 
 // message sends or edits a message in chat after the rate limiter allows,
 // and returns the message Telegram answers with (zero for an edit that
 // answers true).
+//
+// It waits for the send budget by the booker's standing: the higher of
+// where they stand now and where they stood when their update came (see
+// withStanding), so that the answer that ends a conversation (the booking)
+// still goes out as a conversation's.
 func (b *Bot) message(ctx context.Context, chatID int64, method string, c tgbotapi.Chattable) (tgbotapi.Message, error) {
 	if prepaid(ctx) {
 		// Its place in the rate limit was waited for before (Notify).
-	} else if d := b.limiter.reserve(chatID); d > 0 {
-		if err := b.sleep(ctx, d); err != nil {
-			return tgbotapi.Message{}, fmt.Errorf("telegram: %s: rate limit: %w", method, err)
-		}
+		return b.send(ctx, method, c)
 	}
+	st := b.standing(chatID)
+	if before, ok := ctx.Value(standingKey{}).(bot.Standing); ok && before > st {
+		st = before
+	}
+	return b.messageAs(ctx, chatID, st, method, c)
+}
+
+// standingKey holds, in the context of an update's handling, where the
+// booker stood when the update came.
+type standingKey struct{}
+
+// withStanding notes in ctx where chat's booker stands before their
+// update is handled.
+func (b *Bot) withStanding(ctx context.Context, chatID int64) context.Context {
+	return context.WithValue(ctx, standingKey{}, b.standing(chatID))
+}
+
+// messageAs is message, waiting for the send budget as a booker of
+// standing st.
+//
+// A newcomer's message waits for the budget busyAfter at most: then it
+// fails with errNewcomerWaited, and the newcomer is asked to come back
+// rather than left waiting (and holding one of Poll's places) in silence.
+func (b *Bot) messageAs(ctx context.Context, chatID int64, st bot.Standing, method string, c tgbotapi.Chattable) (tgbotapi.Message, error) {
+	wctx := ctx
+	if st == bot.Newcomer {
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithTimeoutCause(ctx, busyAfter, errNewcomerWaited)
+		defer cancel()
+	}
+	if err := b.limiter.wait(wctx, chatID, st, b.sleep); err != nil {
+		if ctx.Err() == nil && errors.Is(context.Cause(wctx), errNewcomerWaited) {
+			return tgbotapi.Message{}, errNewcomerWaited
+		}
+		return tgbotapi.Message{}, fmt.Errorf("telegram: %s: rate limit: %w", method, err)
+	}
+	return b.send(ctx, method, c)
+}
+
+// send sends or edits a message now, its place in the rate limit had.
+func (b *Bot) send(ctx context.Context, method string, c tgbotapi.Chattable) (tgbotapi.Message, error) {
 	resp, err := b.request(ctx, method, c)
 	if err != nil {
 		return tgbotapi.Message{}, err

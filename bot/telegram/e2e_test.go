@@ -198,9 +198,11 @@ func (w *world) bookUpToOffer(chat int64, id string) {
 	w.press(chat, "c:wan-tsui")
 }
 
+// hasText reports whether a message's text, or a document's caption,
+// holds sub.
 func hasText(msgs []telegramtest.Message, sub string) bool {
 	for _, m := range msgs {
-		if strings.Contains(m.Text, sub) {
+		if strings.Contains(m.Text, sub) || strings.Contains(m.Caption, sub) {
 			return true
 		}
 	}
@@ -522,4 +524,61 @@ func TestEndToEndNoEchoOfPersonalData(t *testing.T) {
 		}
 	}
 	t.Logf("calls in one clinic booking: %v", calls)
+}
+
+// TestEndToEndCallsPerAction: in a clinic booking each of the booker's 13
+// actions costs one message sent or edited (what Telegram's send limits
+// count), and the booking one more, its place on a map: 14 in all. A press
+// is answered by the next prompt or by an edit of the pressed one, never
+// both; the privacy notice and the greeting ride on the next prompt.
+func TestEndToEndCallsPerAction(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.start(nil, nil)
+	const chat = 2101
+	w.srv.SetLanguage(chat, "en")
+	limited := map[string]bool{"sendMessage": true, "sendDocument": true, "sendVenue": true,
+		"editMessageText": true, "editMessageReplyMarkup": true}
+	seen := 0
+	callsSince := func() (n int, methods []string) {
+		calls := w.srv.Calls()
+		for _, c := range calls[seen:] {
+			if c.ChatID == chat && limited[c.Method] {
+				n++
+				methods = append(methods, c.Method)
+			}
+		}
+		seen = len(calls)
+		return n, methods
+	}
+	type action struct {
+		name string
+		do   func()
+		want int
+	}
+	say := func(text string) func() { return func() { w.say(chat, text) } }
+	press := func(option string) func() { return func() { w.press(chat, option) } }
+	actions := []action{
+		{"start", say("/start"), 1}, {"book", press("book"), 1}, {"hkid", press("hkid"), 1},
+		{"id", say("B234567(1)"), 1}, {"dob", say("1970"), 1}, {"yes", press("yes"), 1},
+		{"mobile", say("91234567"), 1}, {"ok", press("ok"), 1}, {"clinic", press("clinic"), 1},
+		{"region", press("r:hk"), 1}, {"clinic_pick", press("c:wan-tsui"), 1},
+		{"accept", press("accept"), 2}, // the booking with its calendar file, and the venue
+		{"exit", press("exit"), 1},
+	}
+	total := 0
+	for _, a := range actions {
+		a.do()
+		n, methods := callsSince()
+		if n != a.want {
+			t.Errorf("%s: %d messages sent or edited %v, want %d", a.name, n, methods, a.want)
+		}
+		total += n
+	}
+	if total > 14 {
+		t.Errorf("messages sent or edited for a clinic booking = %d, want at most 14", total)
+	}
+	if n := len(w.bookings()); n != 1 {
+		t.Errorf("bookings = %d, want 1", n)
+	}
 }

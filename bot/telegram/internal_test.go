@@ -1,12 +1,16 @@
 package telegram
 
 import (
+	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/clinicbot/clinicbot/bot"
 )
 
 func TestSplitText(t *testing.T) {
@@ -189,4 +193,74 @@ func TestAlertText(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestLimiterStanding: when messages queue for the overall budget, each
+// token goes to the waiting message of the highest standing, whatever the
+// order they came in.
+func TestLimiterStanding(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)
+	l := newLimiter(func() time.Time { return now }, 10, 10, 1, 1)
+	// The pump's waits for a token: each is held until the test wakes it.
+	slept := make(chan chan struct{})
+	sleep := func(ctx context.Context, d time.Duration) error {
+		woken := make(chan struct{})
+		slept <- woken
+		<-woken
+		return nil
+	}
+	if err := l.wait(context.Background(), 1, bot.Newcomer, sleep); err != nil { // takes the one token
+		t.Fatal(err)
+	}
+	queued := func(n int) {
+		t.Helper()
+		for range 10000 {
+			l.mu.Lock()
+			q := l.queued
+			l.mu.Unlock()
+			if q == n {
+				return
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+		t.Fatalf("never %d queued", n)
+	}
+	got := make(chan bot.Standing, 3)
+	var woken chan struct{}
+	for i, st := range []bot.Standing{bot.Newcomer, bot.InConversation, bot.PastConsent} {
+		go func() {
+			if err := l.wait(context.Background(), int64(10+i), st, sleep); err != nil {
+				t.Error(err)
+			}
+			got <- st
+		}()
+		queued(i + 1)
+		if i == 0 {
+			woken = <-slept // the pump waits for the next token
+		}
+	}
+	var order []bot.Standing
+	for range 3 {
+		close(woken)
+		order = append(order, <-got)
+		if len(order) < 3 {
+			woken = <-slept
+		}
+	}
+	want := []bot.Standing{bot.PastConsent, bot.InConversation, bot.Newcomer}
+	if !slices.Equal(order, want) {
+		t.Errorf("tokens went to %v, want %v", order, want)
+	}
+}
+
+// reserve takes a token from both buckets for one message to chatID and
+// returns the wait, as wait does when no message queues: the buckets' and
+// the pause's arithmetic, without sleeping.
+func (l *limiter) reserve(chatID int64) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	cl := l.chat(chatID, now)
+	return max(cl.ReserveN(now, 1).DelayFrom(now), l.all.ReserveN(now, 1).DelayFrom(now), l.paused.Sub(now))
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"sync/atomic"
-	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
@@ -69,12 +68,10 @@ type prepaidKey struct{}
 // prepay waits for n messages' places in the rate limit of chatID (and
 // overall) and returns a context whose first n messages go out at once.
 func (b *Bot) prepay(ctx context.Context, chatID int64, n int) (context.Context, error) {
-	var wait time.Duration
+	// A notice ranks with the answers of a booker in a conversation:
+	// behind the bookings being made, ahead of newcomers.
 	for range n {
-		wait = max(wait, b.limiter.reserve(chatID))
-	}
-	if wait > 0 {
-		if err := b.sleep(ctx, wait); err != nil {
+		if err := b.limiter.wait(ctx, chatID, bot.InConversation, b.sleep); err != nil {
 			return ctx, fmt.Errorf("telegram: notify: rate limit: %w", err)
 		}
 	}

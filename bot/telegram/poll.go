@@ -202,6 +202,9 @@ func (p *poller) dispatch(ctx context.Context, u tgbotapi.Update) bool {
 	if ok && p.drop(ctx, chat, u) {
 		return true
 	}
+	if ok && p.turnAway(ctx, chat, u) {
+		return true
+	}
 	select {
 	case p.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -287,6 +290,33 @@ func (p *poller) drop(ctx context.Context, chat int64, u tgbotapi.Update) bool {
 		b.sendNotice(nctx, log, chat, say(lang, keySlowDown))
 	}
 	if err := b.handler.Go(ctx, bookerOf(chat), notice); err != nil {
+		p.wg.Done() // the router closed: nothing more is said
+	}
+	return true
+}
+
+// turnAway answers a newcomer's u with the waiting message, in the chat's
+// line but without one of the places in hand, when the send budget is
+// short: those places are for the bookers in a conversation, and a
+// newcomer's update waiting for one would be answered late whatever it
+// got. u counts as handled at once. It reports whether u was turned away.
+func (p *poller) turnAway(ctx context.Context, chat int64, u tgbotapi.Update) bool {
+	b := p.b
+	if !b.busyFor(chat) {
+		return false
+	}
+	p.mu.Lock()
+	p.dispatched = u.UpdateID
+	p.mu.Unlock()
+	log := b.log.With("update_id", u.UpdateID)
+	p.wg.Add(1)
+	job := func(jctx context.Context) {
+		defer p.wg.Done()
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(jctx), b.updateTimeout)
+		defer cancel()
+		b.turnAway(tctx, log, chat, u)
+	}
+	if err := b.handler.Go(ctx, bookerOf(chat), job); err != nil {
 		p.wg.Done() // the router closed: nothing more is said
 	}
 	return true

@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
@@ -34,6 +35,14 @@ type Forgetter interface {
 	Forget(ctx context.Context, b booking.Booker) error
 }
 
+// Stander tells where a booker stands in a conversation; *bot.Router
+// implements it. The Bot orders its sends by it when Telegram's send budget
+// is short, and asks newcomers to come back when their answer would wait
+// more than a few seconds.
+type Stander interface {
+	Standing(b booking.Booker) bot.Standing
+}
+
 // Options configure a Bot. Token and Handler are required.
 type Options struct {
 	// Token is the bot's Bot API token.
@@ -50,6 +59,10 @@ type Options struct {
 	// Forgetter drops the session of a booker who blocked the bot; nil
 	// forgets nothing.
 	Forgetter Forgetter
+	// Stander tells where bookers stand; nil means the Handler if it is
+	// one, and otherwise every booker counts as in a conversation (sent in
+	// arrival order, never asked to come back).
+	Stander Stander
 	// Logger receives operational logs; nil discards them.
 	Logger *slog.Logger
 	// Now is the clock of the rate limiter; nil means time.Now.
@@ -85,6 +98,7 @@ type Bot struct {
 	client        *http.Client
 	handler       bot.Handler
 	forgetter     Forgetter
+	stander       Stander
 	log           *slog.Logger
 	sleep         func(ctx context.Context, d time.Duration) error
 	pollTimeout   time.Duration
@@ -92,6 +106,9 @@ type Bot struct {
 	maxInFlight   int
 	maxPerChat    int
 	limiter       *limiter
+
+	mu   sync.Mutex
+	told map[int64]time.Time // newcomers asked to come back, and when
 }
 
 // The default rate limits, below Telegram's: about one message a second in
@@ -129,6 +146,8 @@ func New(opts Options) (*Bot, error) {
 		client:        opts.HTTPClient,
 		handler:       opts.Handler,
 		forgetter:     opts.Forgetter,
+		stander:       opts.Stander,
+		told:          make(map[int64]time.Time),
 		log:           opts.Logger,
 		sleep:         opts.Sleep,
 		pollTimeout:   opts.PollTimeout,
@@ -138,6 +157,9 @@ func New(opts Options) (*Bot, error) {
 	}
 	if b.client == nil {
 		b.client = &http.Client{}
+	}
+	if st, ok := opts.Handler.(Stander); ok && b.stander == nil {
+		b.stander = st
 	}
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
@@ -163,7 +185,9 @@ func New(opts Options) (*Bot, error) {
 		now = time.Now
 	}
 	all, chat := cmp.Or(opts.Rate, DefaultRate), cmp.Or(opts.ChatRate, DefaultChatRate)
-	b.limiter = newLimiter(now, chat, max(1, math.Ceil(3*chat)), all, max(1, math.Ceil(all)))
+	// Overall bursts of a fifth of a second's worth: at 25 a second no
+	// second-long window holds more than 30, Telegram's limit.
+	b.limiter = newLimiter(now, chat, max(1, math.Ceil(3*chat)), all, max(1, math.Ceil(all/5)))
 	return b, nil
 }
 

@@ -478,10 +478,12 @@ func TestButtons(t *testing.T) {
 			wantEdits: 1, wantOldKeys: true,
 		},
 		{
-			name:      "new_message_removes_old_keyboard",
-			result:    dialog.Result{Replies: []dialog.Reply{reply("step 2", "OK")}},
-			wantMsgs:  []string{"step 1", "step 2"},
-			wantEdits: 1,
+			// One call a press: the pressed prompt keeps its keyboard (a
+			// press on it is answered as stale) rather than cost a second.
+			name:        "new_message_leaves_the_prompt",
+			result:      dialog.Result{Replies: []dialog.Reply{reply("step 2", "OK")}},
+			wantMsgs:    []string{"step 1", "step 2"},
+			wantOldKeys: true,
 		},
 		{
 			name:        "not_modified_is_ignored",
@@ -501,9 +503,9 @@ func TestButtons(t *testing.T) {
 				{Key: "stale", Text: "That button is old."},
 				{Key: "k", Text: "current step", Nonce: "n9", Replace: true, Options: []dialog.Option{{ID: "a", Label: "A"}}},
 			}},
-			wantAnswer: telegramtest.Answer{Text: "That button is old.", ShowAlert: true},
-			wantMsgs:   []string{"step 1", "current step"},
-			wantEdits:  1,
+			wantAnswer:  telegramtest.Answer{Text: "That button is old.", ShowAlert: true},
+			wantMsgs:    []string{"step 1", "current step"},
+			wantOldKeys: true,
 		},
 	}
 	for _, tt := range tests {
@@ -629,8 +631,9 @@ func TestSensitiveMessageDeleted(t *testing.T) {
 	f := newFixture(t, h, false)
 	f.srv.SendText(9, id)
 	f.poll(t)
-	f.srv.WaitFor(t, "the replies", func() bool { return len(f.srv.LastMessages(9)) == 2 })
-	want := []string{"為保障私隱，我已刪除你剛才載有病人個人資料的訊息，以免共用這部電話的人看到。", "證件號碼：A123***(*)"}
+	f.srv.WaitFor(t, "the reply", func() bool { return len(f.srv.LastMessages(9)) == 1 })
+	// The notice heads the next question: no message of its own.
+	want := []string{"為保障私隱，我已刪除你剛才載有病人個人資料的訊息，以免共用這部電話的人看到。\n\n證件號碼：A123***(*)"}
 	if diff := cmp.Diff(want, texts(f.srv.LastMessages(9))); diff != "" {
 		t.Errorf("replies to the first (-want +got):\n%s", diff)
 	}
@@ -662,17 +665,39 @@ func TestAttachments(t *testing.T) {
 	f := newFixture(t, h, false)
 	f.srv.SendText(11, "ok")
 	f.poll(t)
-	f.srv.WaitFor(t, "six messages", func() bool { return len(f.srv.LastMessages(11)) == 6 })
+	f.srv.WaitFor(t, "five messages", func() bool { return len(f.srv.LastMessages(11)) == 5 })
 	msgs := f.srv.LastMessages(11)
-	if d := msgs[1].Document; d == nil || d.Name != "clinicbot-K7QM4X2P.ics" || !bytes.Equal(d.Data, ics) {
-		t.Errorf("document = %+v, want the .ics", d)
+	// The booking's text is the calendar file's caption: one message.
+	if d := msgs[0].Document; d == nil || d.Name != "clinicbot-K7QM4X2P.ics" || !bytes.Equal(d.Data, ics) || msgs[0].Caption != "Booked." {
+		t.Errorf("document = %+v caption %q, want the .ics with caption Booked.", d, msgs[0].Caption)
 	}
 	wantVenue := &telegramtest.Venue{Lat: 22.2655, Lng: 114.2376, Title: "Wan Tsui GOPC", Address: "2 Wan Tsui Road"}
-	if diff := cmp.Diff(wantVenue, msgs[2].Venue); diff != "" {
+	if diff := cmp.Diff(wantVenue, msgs[1].Venue); diff != "" {
 		t.Errorf("venue (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"Booked.", "", "", "No map.", "Clinic\n1 Road", "Nothing known."}, texts(msgs)); diff != "" {
+	if diff := cmp.Diff([]string{"", "", "No map.", "Clinic\n1 Road", "Nothing known."}, texts(msgs)); diff != "" {
 		t.Errorf("texts (-want +got):\n%s", diff)
+	}
+}
+
+// TestAttachmentLongText: a text too long for a caption goes before the
+// calendar file, as a message of its own.
+func TestAttachmentLongText(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("診", 1100)
+	h := handlerFunc(func(ctx context.Context, u bot.Update) (dialog.Result, error) {
+		r := reply(long, "OK")
+		r.Calendar = &dialog.File{Name: "b.ics", MIME: "text/calendar", Data: []byte("BEGIN:VCALENDAR")}
+		return dialog.Result{Replies: []dialog.Reply{r}}, nil
+	})
+	f := newFixture(t, h, false)
+	f.srv.SendText(13, "ok")
+	f.poll(t)
+	f.srv.WaitFor(t, "two messages", func() bool { return len(f.srv.LastMessages(13)) == 2 })
+	msgs := f.srv.LastMessages(13)
+	if msgs[0].Text != long || len(msgs[0].Buttons) != 1 || msgs[1].Document == nil || msgs[1].Caption != "" {
+		t.Errorf("messages = %d runes with %d button rows, then document %+v caption %q; want the text with its button, then the file",
+			len([]rune(msgs[0].Text)), len(msgs[0].Buttons), msgs[1].Document, msgs[1].Caption)
 	}
 }
 
@@ -721,7 +746,8 @@ func TestGroupChatAskedToGoPrivate(t *testing.T) {
 func TestRateLimitedRetried(t *testing.T) {
 	t.Parallel()
 	h := handlerFunc(func(ctx context.Context, u bot.Update) (dialog.Result, error) {
-		return dialog.Result{Replies: []dialog.Reply{reply("one"), reply("two")}}, nil
+		// "one" has a button: the two are not joined into one message.
+		return dialog.Result{Replies: []dialog.Reply{reply("one", "A"), reply("two")}}, nil
 	})
 	f := newFixture(t, h, false)
 	f.srv.FailNext("sendMessage", http.StatusTooManyRequests, 1)
@@ -973,5 +999,64 @@ func TestPanicDoesNotStall(t *testing.T) {
 	}
 	if strings.Contains(f.logs.String(), "A123456") {
 		t.Error("the panic value reached the log")
+	}
+}
+
+// standingHandler is a handlerFunc that tells where bookers stand.
+type standingHandler struct {
+	handlerFunc
+	standings map[string]bot.Standing
+}
+
+func (h standingHandler) Standing(b booking.Booker) bot.Standing {
+	if st, ok := h.standings[b.ID]; ok {
+		return st
+	}
+	return bot.Newcomer
+}
+
+// TestNewcomerAskedToComeBack: while Telegram's send budget is short (here
+// a 429's pause of 60 s), a newcomer is told once to come back, not left
+// in silence, and starts no conversation; a booker in a conversation is
+// answered as usual.
+func TestNewcomerAskedToComeBack(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	handled := map[string]int{}
+	h := standingHandler{
+		handlerFunc: func(ctx context.Context, u bot.Update) (dialog.Result, error) {
+			mu.Lock()
+			handled[u.Booker.ID]++
+			mu.Unlock()
+			return dialog.Result{Replies: []dialog.Reply{reply("next question")}}, nil
+		},
+		standings: map[string]bot.Standing{"20": bot.InConversation, "22": bot.PastConsent},
+	}
+	f := newFixture(t, h, false)
+	f.srv.FailNext("sendMessage", http.StatusTooManyRequests, 60)
+	f.srv.SendText(20, "x")
+	f.poll(t)
+	f.srv.WaitFor(t, "chat 20's reply", func() bool { return len(f.srv.LastMessages(20)) == 1 })
+
+	f.srv.SendText(21, "/start")
+	f.srv.SendText(21, "hello?")
+	f.srv.SendText(22, "answer")
+	f.srv.WaitFor(t, "the updates handled", func() bool { return len(f.srv.Pending()) == 0 })
+	f.srv.WaitFor(t, "chat 22's reply", func() bool { return len(f.srv.LastMessages(22)) == 1 })
+	// Turned away updates count as handled at once, and are answered in
+	// the chat's line: the second is decided after the first was said.
+	f.srv.WaitFor(t, "both newcomer's updates turned away", func() bool {
+		return strings.Count(f.logs.String(), "newcomer asked to come back") == 2
+	})
+	if diff := cmp.Diff([]string{"現在很多人同時預約。請一分鐘後再試。"}, texts(f.srv.LastMessages(21))); diff != "" {
+		t.Errorf("newcomer's chat (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"next question"}, texts(f.srv.LastMessages(22))); diff != "" {
+		t.Errorf("chat of a booker past consent (-want +got):\n%s", diff)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if handled["21"] != 0 {
+		t.Errorf("newcomer's updates handled = %d, want 0 (no conversation started)", handled["21"])
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
@@ -25,6 +26,7 @@ const (
 	maxCallbackData = 64   // bytes of callback_data
 	maxText         = 4096 // characters (UTF-16 code units) of a message
 	maxAlert        = 200  // characters of a callback query answer
+	maxCaption      = 1024 // characters (UTF-16 code units) of a document's caption
 )
 
 // callbackSep separates the step nonce from the option ID in callback data.
@@ -85,6 +87,9 @@ func (b *Bot) handle(ctx context.Context, u tgbotapi.Update) {
 			log.ErrorContext(ctx, "update handling panicked", "panic_type", fmt.Sprintf("%T", p))
 		}
 	}()
+	if b.turnedAway(ctx, log, u) {
+		return
+	}
 	switch {
 	case u.Message != nil:
 		b.handleMessage(ctx, log, u.UpdateID, u.Message)
@@ -123,6 +128,7 @@ func (b *Bot) handleMessage(ctx context.Context, log *slog.Logger, updateID int,
 		return
 	}
 	booker := bookerOf(chatID)
+	ctx = b.withStanding(ctx, chatID)
 	res, err := b.handler.Handle(ctx, bot.Update{Booker: booker, ID: strconv.Itoa(updateID), Input: in})
 	if err != nil {
 		log.ErrorContext(ctx, "handle update", "error", err)
@@ -160,6 +166,7 @@ func (b *Bot) handleCallback(ctx context.Context, log *slog.Logger, updateID int
 	nonce, option := parseCallback(q.Data)
 	booker := bookerOf(chatID)
 	in := dialog.Input{Kind: dialog.InputOption, Option: option, Nonce: nonce, LanguageHint: q.From.LanguageCode}
+	ctx = b.withStanding(ctx, chatID)
 	res, err := b.handler.Handle(ctx, bot.Update{Booker: booker, ID: strconv.Itoa(updateID), Input: in})
 	if err != nil {
 		b.answer(ctx, log, q.ID, "")
@@ -183,6 +190,29 @@ func (b *Bot) handleCallback(ctx context.Context, log *slog.Logger, updateID int
 	}
 	b.answer(ctx, log, q.ID, "")
 	b.deliver(ctx, log, booker, chatID, q.Message, true, replies, res.Lang)
+}
+
+// joined returns replies with each reply that is text alone joined to the
+// head of the next, so that one answer costs one message (Telegram's send
+// budget is the service's capacity): a greeting and the menu, a notice and
+// the next question. A reply with options or attachments ends a message;
+// texts that together would be too long for one stay apart.
+func joined(replies []dialog.Reply) []dialog.Reply {
+	out := make([]dialog.Reply, 0, len(replies))
+	for _, r := range replies {
+		if n := len(out); n > 0 {
+			prev := out[n-1]
+			text := prev.Text + "\n\n" + r.Text
+			if len(prev.Options) == 0 && prev.Calendar == nil && prev.Location == nil && prev.Text != "" && r.Text != "" &&
+				utf16Len(text) <= maxText {
+				r.Text, r.Replace = text, prev.Replace
+				out[n-1] = r
+				continue
+			}
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // alertText is text fitted to a callback alert (200 characters), or the
@@ -214,29 +244,25 @@ func (b *Bot) sendNotice(ctx context.Context, log *slog.Logger, chatID int64, te
 	}
 }
 
-// deliver sends the replies to chat. pressed is the message whose button
-// was pressed, or nil: when mayEdit, a first reply that replaces the prompt
-// is edited into it; otherwise its keyboard is removed, so that only the
-// newest prompt has live buttons. A booker who blocked the bot is forgotten
-// and sent nothing more.
+// deliver sends the replies to chat, one limited call for each in the
+// normal flow: pressed is the message whose button was pressed, or nil;
+// when mayEdit, a first reply that replaces the prompt is edited into it,
+// and otherwise sent as a new message. The pressed prompt keeps its
+// keyboard: removing it would cost a second call for every press, and a
+// button of an older step is answered as stale. A booker who blocked the
+// bot is forgotten and sent nothing more.
 func (b *Bot) deliver(ctx context.Context, log *slog.Logger, booker booking.Booker, chatID int64, pressed *tgbotapi.Message, mayEdit bool, replies []dialog.Reply, lang string) {
-	if len(replies) == 0 {
-		// A duplicate: the pressed message may since have been edited into
-		// the live prompt, whose keyboard must stay.
+	if len(replies) == 1 && replies[0].Key == bot.KeyBusy {
+		// The router asks a newcomer to come back: said ahead of other
+		// newcomers' answers, as waiting in silence is what it spares them.
+		_, err := b.messageAs(ctx, chatID, bot.InConversation, "sendMessage", tgbotapi.NewMessage(chatID, replies[0].Text))
+		if !b.blocked(ctx, log, booker, err) && err != nil {
+			log.ErrorContext(ctx, "send waiting message", "error", err)
+		}
 		return
 	}
-	edit := mayEdit && pressed != nil && replies[0].Replace && editable(replies[0])
-	if pressed != nil && !edit && pressed.ReplyMarkup != nil {
-		cfg := tgbotapi.NewEditMessageReplyMarkup(chatID, pressed.MessageID, tgbotapi.InlineKeyboardMarkup{})
-		cfg.ReplyMarkup = nil // no reply_markup: the keyboard goes
-		_, err := b.message(ctx, chatID, "editMessageReplyMarkup", cfg)
-		if b.blocked(ctx, log, booker, err) {
-			return
-		}
-		if err != nil && !errors.Is(err, ErrNotModified) && !errors.Is(err, ErrMessageGone) {
-			log.ErrorContext(ctx, "remove keyboard", "error", err)
-		}
-	}
+	replies = joined(replies)
+	edit := mayEdit && pressed != nil && pressed.Text != "" && len(replies) > 0 && replies[0].Replace && editable(replies[0])
 	for i, r := range replies {
 		var err error
 		if i == 0 && edit {
@@ -248,6 +274,13 @@ func (b *Bot) deliver(ctx context.Context, log *slog.Logger, booker booking.Book
 			err = b.sendReply(ctx, chatID, r, lang)
 		}
 		if b.blocked(ctx, log, booker, err) {
+			return
+		}
+		if errors.Is(err, errNewcomerWaited) {
+			// Said instead of the answer: the conversation the newcomer
+			// started waits for them, as a chat does.
+			log.DebugContext(ctx, "newcomer asked to come back", "reason", "send_budget_wait", "key", r.Key)
+			b.tellBusy(ctx, log, chatID, lang)
 			return
 		}
 		if err != nil {
@@ -332,6 +365,17 @@ func (b *Bot) sendReply(ctx context.Context, chatID int64, r dialog.Reply, lang 
 	if r.Text == "" && len(r.Options) > 0 {
 		return fmt.Errorf("telegram: reply %q has a keyboard but no text", r.Key)
 	}
+	if r.Calendar != nil && r.Text != "" && utf16Len(r.Text) <= maxCaption {
+		// The calendar file carries the text as its caption: one message
+		// where two were sent.
+		cfg := tgbotapi.NewDocument(chatID, tgbotapi.FileBytes{Name: r.Calendar.Name, Bytes: r.Calendar.Data})
+		cfg.Caption, cfg.ReplyMarkup = r.Text, mk
+		if _, err := b.message(ctx, chatID, "sendDocument", cfg); err != nil {
+			return err
+		}
+		r.Calendar = nil
+		return b.sendAttachments(ctx, chatID, r)
+	}
 	chunks := splitText(r.Text, maxText)
 	for i, c := range chunks {
 		cfg := tgbotapi.NewMessage(chatID, c)
@@ -374,4 +418,77 @@ func (b *Bot) sendAttachments(ctx context.Context, chatID int64, r dialog.Reply)
 	}
 	_, err := b.message(ctx, chatID, method, c)
 	return err
+}
+
+// A newcomer whose answer would wait longer than busyAfter for Telegram's
+// send budget is asked to come back instead of starting a conversation
+// that the bookers already in one would wait behind; told once every
+// busyEvery at most, their other updates meanwhile are dropped.
+const (
+	busyAfter = 3 * time.Second
+	busyEvery = time.Minute
+)
+
+// standing is where chat's booker stands, InConversation when no Stander
+// is known.
+func (b *Bot) standing(chatID int64) bot.Standing {
+	if b.stander == nil {
+		return bot.InConversation
+	}
+	return b.stander.Standing(bookerOf(chatID))
+}
+
+// turnedAway answers u, and reports true, when it is a newcomer's and the
+// send budget is short (tellBusy); a button's spinner is stopped all the
+// same.
+func (b *Bot) turnedAway(ctx context.Context, log *slog.Logger, u tgbotapi.Update) bool {
+	chatID, ok := chatOf(&u)
+	if !ok || !b.busyFor(chatID) {
+		return false
+	}
+	b.turnAway(ctx, log, chatID, u)
+	return true
+}
+
+// busyFor reports whether chat's booker is a newcomer and the send budget
+// short.
+func (b *Bot) busyFor(chatID int64) bool {
+	return b.standing(chatID) == bot.Newcomer && b.limiter.backlog() > busyAfter
+}
+
+// turnAway answers u, of chat, with the waiting message (tellBusy), and
+// stops a button's spinner.
+func (b *Bot) turnAway(ctx context.Context, log *slog.Logger, chatID int64, u tgbotapi.Update) {
+	log = log.With("chat_id", chatID)
+	log.DebugContext(ctx, "newcomer asked to come back", "reason", "send_budget")
+	if u.CallbackQuery != nil {
+		b.answer(ctx, log, u.CallbackQuery.ID, "")
+	}
+	b.tellBusy(ctx, log, chatID, locales.Match(languageOf(&u)))
+}
+
+// tellBusy sends chat the waiting message, ahead of newcomers' messages,
+// unless it was sent less than busyEvery ago.
+func (b *Bot) tellBusy(ctx context.Context, log *slog.Logger, chatID int64, lang string) {
+	now := b.limiter.now()
+	b.mu.Lock()
+	if len(b.told) > sweepAbove {
+		for c, at := range b.told {
+			if now.Sub(at) >= busyEvery {
+				delete(b.told, c)
+			}
+		}
+	}
+	tell := now.Sub(b.told[chatID]) >= busyEvery
+	if tell {
+		b.told[chatID] = now
+	}
+	b.mu.Unlock()
+	if !tell {
+		return
+	}
+	cfg := tgbotapi.NewMessage(chatID, say(lang, bot.KeyBusy))
+	if _, err := b.messageAs(ctx, chatID, bot.InConversation, "sendMessage", cfg); err != nil {
+		log.ErrorContext(ctx, "send waiting message", "error", err)
+	}
 }

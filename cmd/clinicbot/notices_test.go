@@ -128,7 +128,8 @@ func TestServeReminder(t *testing.T) {
 	}
 	has := func(sub string) bool {
 		for _, m := range tg.Messages(chat) {
-			if m.FromBot && strings.Contains(m.Text, sub) {
+			// A booking's confirmation is its calendar file's caption.
+			if m.FromBot && (strings.Contains(m.Text, sub) || strings.Contains(m.Caption, sub)) {
 				return true
 			}
 		}

@@ -72,12 +72,13 @@ const (
 	stDays     // the days with places
 	stPart     // morning or afternoon
 	stTimes    // a part of a day's times
+	stBusy     // many people are booking now: come back in a minute
 )
 
 var stepNames = [...]string{"unknown", "empty", "menu", "doc_type", "doc_number", "dob", "dob_check", "mobile",
 	"consent", "service", "quota_full", "region", "clinic", "offer", "booked", "done_again", "already_booked",
 	"verify_service", "enquired", "cancel_show", "cancel_confirm", "cancelled", "try_again",
-	"search", "days", "part", "times"}
+	"search", "days", "part", "times", "busy"}
 
 func (s step) String() string { return stepNames[s] }
 
@@ -110,6 +111,7 @@ var keySteps = map[string]step{
 	"times.prompt":          stTimes,
 	"err.internal":          stTryAgain,
 	"err.unavailable":       stTryAgain,
+	"busy.wait":             stBusy,
 }
 
 // quotaKeys are the replies that say places ran out somewhere: said as a
@@ -240,10 +242,19 @@ type result struct {
 	errors   int // apologies and unanswered sends
 	unknown  int // screens not understood
 	quota    int // replies that said places ran out somewhere
+	// busy counts the replies that asked the booker to come back, and
+	// busyInFlow those of them to an update sent in a conversation (which
+	// the router must never refuse).
+	busy, busyInFlow int
+	// firstReply is how long the first update waited for an answer of any
+	// kind; toBooking from the first update to the booking made (0: none).
+	firstReply, toBooking time.Duration
 	// quotaBy counts them by locale key, and by whether the booker
 	// got a place in the end (a "+" after the key).
 	quotaBy  map[string]int
 	lastStep step
+	// lastBefore is the screen the booker answered last (not a refusal).
+	lastBefore step
 }
 
 // bookerRun drives one booker through its goals.
@@ -265,7 +276,19 @@ type bookerRun struct {
 	// observe receives each update's latency and whether it was answered
 	// without an apology.
 	observe func(d time.Duration, ok bool, at time.Time)
+	// comeBack is how long a booker asked to come back waits before
+	// starting again (spread 0.5–1.5×).
+	comeBack time.Duration
 }
+
+// maxBusy bounds how often one booker comes back after being asked to.
+const maxBusy = 60
+
+// flowSteps are the screens of an open flow: an update sent from one of
+// them is a conversation's, which the router never refuses.
+var flowSteps = map[step]bool{stDocType: true, stDocNumber: true, stDOB: true, stDOBCheck: true, stMobile: true,
+	stConsent: true, stService: true, stRegion: true, stClinic: true, stOffer: true, stSearch: true, stDays: true,
+	stPart: true, stTimes: true, stVerifyService: true, stCancelShow: true, stCancelConfirm: true}
 
 func (b *bookerRun) run(ctx context.Context) result {
 	var res result
@@ -279,7 +302,8 @@ func (b *bookerRun) run(ctx context.Context) result {
 	next := last
 	leaving := false // next is the booker's last action
 	emptyPicks := 0  // lists to pick another time from that had nothing
-	for res.updates < b.maxSteps {
+	began := time.Now()
+	for res.updates-res.busy < b.maxSteps && res.busy <= maxBusy {
 		if ctx.Err() != nil {
 			res.outcome = outStuck
 			return res
@@ -303,6 +327,9 @@ func (b *bookerRun) run(ctx context.Context) result {
 		next.update = strconv.Itoa(seq)
 		sc, err := b.send(ctx, next)
 		res.updates++
+		if res.updates == 1 {
+			res.firstReply = time.Since(start)
+		}
 		if next.option == "accept" {
 			res.accepted = true
 		}
@@ -344,7 +371,35 @@ func (b *bookerRun) run(ctx context.Context) result {
 			continue
 		}
 		apologies = 0
+		if sc.step == stBusy {
+			// Asked to come back in a minute: later, from the start.
+			res.busy++
+			if flowSteps[res.lastBefore] {
+				res.busyInFlow++
+			}
+			if leaving {
+				return res // the refused update was the booker's last: nothing more to come back for
+			}
+			if reached && g+1 >= len(b.goals) {
+				res.outcome = outDone // booked: only the "exit" was refused
+				return res
+			}
+			if !sleepCtx(ctx, b.comeBack/2+time.Duration(b.rng.Int64N(int64(b.comeBack)+1))) {
+				res.outcome = outStuck
+				return res
+			}
+			// A goal reached stays reached: the menu after /start leads
+			// on to the next one.
+			res.lastBefore = stMenu
+			triedRegions = triedRegions[:0]
+			next, last = typed("/start"), typed("/start")
+			continue
+		}
+		res.lastBefore = sc.step
 		last = next
+		if sc.step == stBooked && res.toBooking == 0 {
+			res.toBooking = time.Since(began)
+		}
 		if leaving {
 			return res
 		}

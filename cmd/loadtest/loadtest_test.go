@@ -9,7 +9,9 @@ import (
 
 	"github.com/clinicbot/clinicbot/booking"
 	"github.com/clinicbot/clinicbot/bot/telegram/telegramtest"
+	"github.com/clinicbot/clinicbot/dialog"
 	"github.com/clinicbot/clinicbot/internal/testenv"
+	"github.com/clinicbot/clinicbot/locales"
 )
 
 func TestNewPatientHKIDValid(t *testing.T) {
@@ -101,11 +103,13 @@ func TestChatCalls(t *testing.T) {
 		{Method: "sendMessage", ChatID: 1},
 		{Method: "answerCallbackQuery", ChatID: 1},
 		{Method: "editMessageText", ChatID: 1},
+		{Method: "deleteMessage", ChatID: 2},
 		{Method: "sendMessage", ChatID: 2},
 		{Method: "setMyCommands"},
 	}
+	// Only sends and edits count; every chat call is listed.
 	n, by := chatCalls(calls)
-	if want := "editMessageText 1, sendMessage 2"; n != 3 || by != want {
+	if want := "answerCallbackQuery 1, deleteMessage 1, editMessageText 1, sendMessage 2"; n != 3 || by != want {
 		t.Errorf("chatCalls = %d, %q; want 3, %q", n, by, want)
 	}
 }
@@ -168,5 +172,50 @@ func TestReminderFlags(t *testing.T) {
 		if _, err := parseFlags(bad, io.Discard); err == nil {
 			t.Errorf("parseFlags(%v) = nil error, want a refusal", bad)
 		}
+	}
+}
+
+// TestSurgeTelegramSmall runs a small surge through the Telegram adapter
+// with its send limits on, against a fake Bot API that answers 429 above
+// Telegram's limit.
+func TestSurgeTelegramSmall(t *testing.T) {
+	pg := testenv.PostgresURL(t)
+	rd := testenv.RedisURL(t)
+	var out, errs bytes.Buffer
+	err := run(context.Background(), []string{"-mode=surge", "-path=telegram", "-bookers=20", "-places=5", "-arrival=1s",
+		"-come-back=1s", "-postgres=" + pg, "-redis=" + rd, "-timeout=120s", "-update-timeout=60s"}, &out, &errs)
+	t.Log(out.String())
+	if err != nil {
+		t.Fatalf("run(surge telegram) = %v; stderr: %s", err, errs.String())
+	}
+	for _, line := range []string{"asked to come back (bookers, replies)", "time to first reply", "time to booking",
+		"Telegram calls per booking", "Telegram 429 answers"} {
+		if !strings.Contains(out.String(), line) {
+			t.Errorf("report lacks %q", line)
+		}
+	}
+}
+
+// TestBusyScreen: the waiting message is a screen of its own, on both
+// paths, not an unknown one or an apology.
+func TestBusyScreen(t *testing.T) {
+	cat := locales.MustLoad()
+	text := cat.Text(locales.Default, "busy.wait", nil)
+	if st := screenOf(dialog.Result{Replies: []dialog.Reply{{Key: "busy.wait", Text: text}}}).step; st != stBusy {
+		t.Errorf("router path: step = %v, want busy", st)
+	}
+	var keys []string
+	for _, s := range signatures() {
+		if strings.Contains(text, s.text) {
+			keys = append(keys, s.key)
+		}
+	}
+	if st := classify(screen{keys: keys}); st != stBusy {
+		t.Errorf("telegram path: step = %v (keys %v), want busy", st, keys)
+	}
+	// "No places in either service" heads the menu, in one message.
+	full := screen{keys: []string{"service.none", "menu.prompt"}, options: []string{"book", "enq", "cxl"}}
+	if st := classify(full); st != stQuotaFull {
+		t.Errorf("telegram path, no places with the menu: step = %v, want quota_full", st)
 	}
 }

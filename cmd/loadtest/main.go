@@ -12,7 +12,13 @@
 //	                  polling a fake Bot API server (-path=telegram)
 //	-mode=surge       -bookers arrive within -arrival for -places places:
 //	                  exactly that many bookings, everyone else told the quota
-//	                  is full, no apology, places taken = active bookings
+//	                  is full, no apology, places taken = active bookings;
+//	                  bookers asked to come back (the router's admission
+//	                  control) come back after -come-back and are counted;
+//	                  with -path=telegram through the adapter, its send
+//	                  limits on, against a fake Bot API that answers 429
+//	                  above 30 messages a second. Run it under GOMAXPROCS=1
+//	                  for a machine half as fast.
 //	-mode=faults      the bot runs as a child process (this program with
 //	                  -role=worker) while bookers book; it is killed with
 //	                  SIGKILL and started again, and with -drills Redis and
@@ -63,6 +69,7 @@ type config struct {
 	perSlot     int
 	arrival     time.Duration
 	think       time.Duration
+	comeBack    time.Duration
 	enquire     float64
 	cancel      float64
 	decline     float64
@@ -97,15 +104,16 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("loadtest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.mode, "mode", "throughput", "throughput, surge, faults or reminders")
-	fs.StringVar(&c.path, "path", "router", "throughput: router (in process, Redis and PostgreSQL) or telegram (the adapter polling a fake Bot API server)")
+	fs.StringVar(&c.path, "path", "router", "throughput and surge: router (in process, Redis and PostgreSQL) or telegram (the adapter polling a fake Bot API server)")
 	fs.StringVar(&c.role, "role", "", "internal: worker runs the bot for -mode=faults")
-	fs.IntVar(&c.bookers, "bookers", 0, "simulated bookers (default: throughput 2000, surge 10000, faults 1500)")
+	fs.IntVar(&c.bookers, "bookers", 0, "simulated bookers (default: throughput 2000, surge 10000 (telegram path 500), faults 1500)")
 	fs.IntVar(&c.concurrency, "concurrency", 200, "bookers in conversation at once (throughput, faults)")
 	fs.Float64Var(&c.rate, "rate", 0, "target updates/s, paced open loop (0: unpaced)")
-	fs.IntVar(&c.places, "places", 0, "places to book (default: surge 1000, otherwise enough for every booker)")
+	fs.IntVar(&c.places, "places", 0, "places to book (default: surge 1000 (telegram path 250), otherwise enough for every booker)")
 	fs.IntVar(&c.perSlot, "per-slot", 10, "places per slot")
 	fs.DurationVar(&c.arrival, "arrival", 10*time.Second, "surge: the bookers arrive spread over this time")
 	fs.DurationVar(&c.think, "think", 0, "surge: how long a booker reads each answer before the next step (spread 0.5–1.5×)")
+	fs.DurationVar(&c.comeBack, "come-back", 5*time.Second, "how long a booker asked to come back (\"try again in a minute\") waits before starting again (spread 0.5–1.5×)")
 	fs.Float64Var(&c.enquire, "enquire", 0.1, "throughput: share of bookers who enquire after booking")
 	fs.Float64Var(&c.cancel, "cancel", 0.1, "throughput: share of bookers who cancel after booking")
 	fs.Float64Var(&c.decline, "decline", 0.1, "throughput: share of bookers who decline the offer and pick a time by day")
@@ -159,11 +167,24 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 			errs = append(errs, fmt.Errorf("-drills: unknown drill %q", d))
 		}
 	}
+	surgeTelegram := c.mode == "surge" && c.path == "telegram"
 	if c.bookers == 0 {
 		c.bookers = map[string]int{"throughput": 2000, "surge": 10000, "faults": 1500, "reminders": 10000}[c.mode]
+		if surgeTelegram {
+			c.bookers = 500
+		}
 	}
 	if c.places == 0 && c.mode == "surge" {
 		c.places = 1000
+		if surgeTelegram {
+			c.places = 250
+		}
+	}
+	if c.comeBack < 0 {
+		errs = append(errs, errors.New("-come-back must not be negative"))
+	}
+	if c.mode == "surge" && c.places > c.bookers {
+		errs = append(errs, fmt.Errorf("-places=%d: a surge needs at least as many bookers (%d)", c.places, c.bookers))
 	}
 	if c.bookers < 1 || c.concurrency < 1 || c.perSlot < 1 || c.rate < 0 || c.hold < 0 {
 		errs = append(errs, errors.New("-bookers, -concurrency and -per-slot must be positive, -rate and -hold not negative"))
@@ -300,8 +321,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("seed: %w", err)
 	}
 	rep := &report{w: stdout}
-	fmt.Fprintf(stdout, "clinicbot load test: mode=%s path=%s bookers=%d places=%d  (load average before: %s)\n",
-		c.mode, c.path, c.bookers, places, loadAverage())
+	fmt.Fprintf(stdout, "clinicbot load test: mode=%s path=%s bookers=%d places=%d GOMAXPROCS=%d  (load average before: %s)\n",
+		c.mode, c.path, c.bookers, places, runtime.GOMAXPROCS(0), loadAverage())
 	switch c.mode {
 	case "throughput":
 		err = throughput(ctx, c, s, log, rep)

@@ -55,6 +55,8 @@ type fleet struct {
 	pace  *pacer
 	goals func(i int) []goal
 	think time.Duration
+	// comeBack is how long a booker asked to come back waits.
+	comeBack time.Duration
 	// decline is the share of bookers who decline the offer first.
 	decline float64
 	results []result
@@ -69,7 +71,7 @@ func (f *fleet) booker(i int) (*bookerRun, error) {
 	b := &bookerRun{
 		id: i, patient: p, goals: f.goals(i), conn: f.conn,
 		rng:      rand.New(rand.NewPCG(uint64(i), 7)),
-		maxSteps: 80, retries: 10, think: f.think,
+		maxSteps: 80, retries: 10, think: f.think, comeBack: f.comeBack,
 		// Spread like mixGoals's shares, from the other end of each hundred.
 		decline: float64(99-i%100)/100 < f.decline,
 		observe: f.rec.observe,
@@ -126,6 +128,12 @@ type tally struct {
 	// quotaBy counts the "places ran out" replies by key, those to
 	// bookers who got a place in the end marked "(placed)".
 	quotaBy map[string]int
+	// busy counts the replies asking to come back, busyBookers the
+	// bookers who got one, busyInFlow those sent in a conversation.
+	busy, busyBookers, busyInFlow int
+	// firstReply and toBooking are every booker's times to a first answer
+	// and to a booking made.
+	firstReply, toBooking []time.Duration
 }
 
 func (f *fleet) tally(first int) tally {
@@ -144,6 +152,17 @@ func (f *fleet) tally(first int) tally {
 			t.stuckQuota += r.quota
 		}
 		t.updates += r.updates
+		t.busy += r.busy
+		t.busyInFlow += r.busyInFlow
+		if r.busy > 0 {
+			t.busyBookers++
+		}
+		if r.updates > 0 {
+			t.firstReply = append(t.firstReply, r.firstReply)
+		}
+		if r.toBooking > 0 {
+			t.toBooking = append(t.toBooking, r.toBooking)
+		}
 		t.errs += r.errors
 		t.unknown += r.unknown
 		t.quota += r.quota
@@ -251,7 +270,7 @@ func throughput(ctx context.Context, c config, s *services, log *slog.Logger, re
 	rep.figure("bookers", "%s", t)
 	if tg != nil {
 		calls, byMethod := chatCalls(tg.Calls())
-		rep.figure("Telegram calls per booking", "%.1f (calls to bookers' chats / bookings; answerCallbackQuery not counted)", float64(calls)/float64(max(t.booked, 1)))
+		rep.figure("Telegram calls per booking", "%.1f (messages sent or edited in bookers' chats / bookings)", float64(calls)/float64(max(t.booked, 1)))
 		rep.figure("Telegram calls by method", "%s", byMethod)
 	}
 
@@ -440,7 +459,26 @@ func surge(ctx context.Context, c config, s *services, log *slog.Logger, rep *re
 		return err
 	}
 	defer func() { router.Close(); router.Wait() }()
-	f := &fleet{rec: &recorder{}, goals: func(int) []goal { return []goal{goalBook} }, conn: routerConn{router}, think: c.think}
+	f := &fleet{rec: &recorder{}, goals: func(int) []goal { return []goal{goalBook} }, conn: routerConn{router}, think: c.think,
+		comeBack: c.comeBack}
+	var tg *telegramtest.Server
+	if c.path == "telegram" {
+		srv, stop, err := newFakeTelegram()
+		if err != nil {
+			return err
+		}
+		defer stop()
+		tg = srv
+		srv.LimitSends(telegramSendsPerSecond)
+		pctx, pcancel := context.WithCancel(ctx)
+		tp, wait, err := startTelegram(pctx, srv, router, log, c.tgLimit)
+		if err != nil {
+			pcancel()
+			return err
+		}
+		defer func() { pcancel(); wait() }()
+		f.conn = tp
+	}
 	f.results = make([]result, c.bookers)
 	redis0, pg0 := s.redisCalls.Load(), s.pg.read()
 	start := time.Now()
@@ -493,6 +531,16 @@ func surge(ctx context.Context, c config, s *services, log *slog.Logger, rep *re
 	rep.figure("  by reply", "%s", strings.Join(by, ", "))
 	rep.figure("router outcomes", "%s", metrics)
 	rep.figure("bookers", "%s", t)
+	rep.figure("asked to come back (bookers, replies)", "%d, %d (coming back after %v, spread 0.5–1.5×)", t.busyBookers, t.busy, c.comeBack)
+	rep.figure("time to first reply p50 / p95 / p99", "%s", quantiles(t.firstReply))
+	rep.figure("time to booking p50 / p95 / p99", "%s (from the booker's first update)", quantiles(t.toBooking))
+	if tg != nil {
+		calls, byMethod := chatCalls(tg.Calls())
+		rep.figure("Telegram calls per booking", "%.1f (messages sent or edited in bookers' chats / bookings)", float64(calls)/float64(max(t.booked, 1)))
+		rep.figure("Telegram calls by method", "%s", byMethod)
+		rep.figure("Telegram 429 answers", "%d (the fake Bot API answers 429 above %d messages a second, as Telegram does)",
+			count429(tg.Calls()), telegramSendsPerSecond)
+	}
 	poolFigure(rep, s)
 
 	rep.section("invariants")
@@ -500,6 +548,7 @@ func surge(ctx context.Context, c config, s *services, log *slog.Logger, rep *re
 	rep.check("everyone else was told the quota is full", t.byOutcome[outQuotaFull] == c.bookers-c.places && t.byOutcome[outDone] == c.places,
 		"%s", t)
 	rep.check("no error replies", failed == 0 && t.errs == 0 && t.unknown == 0, "apologies=%d errors=%d unknown=%d", failed, t.errs, t.unknown)
+	rep.check("no booker in a conversation asked to come back", t.busyInFlow == 0, "refused mid-conversation=%d", t.busyInFlow)
 	unplaced := c.bookers - t.booked
 	rep.check("at most one \"places ran out\" reply per booker left without a place", t.quota <= unplaced,
 		"replies=%d bookers without a place=%d", t.quota, unplaced)

@@ -159,3 +159,15 @@ func poolFigure(rep *report, s *services) {
 	rep.figure("PostgreSQL pool: acquires, of which waited (mean wait)", "%d, %d (%s), %d cancelled; max %d connections",
 		st.AcquireCount(), st.EmptyAcquireCount(), ms(mean), st.CanceledAcquireCount(), st.MaxConns())
 }
+
+// quantiles formats the p50, p95 and p99 of ds.
+func quantiles(ds []time.Duration) string {
+	if len(ds) == 0 {
+		return "none"
+	}
+	ds = slices.Clone(ds)
+	slices.Sort(ds)
+	at := func(q float64) time.Duration { return ds[min(len(ds)-1, int(q*float64(len(ds))))] }
+	r := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
+	return fmt.Sprintf("%s / %s / %s", r(at(0.50)), r(at(0.95)), r(at(0.99)))
+}

@@ -171,6 +171,7 @@ func startTelegram(ctx context.Context, srv *telegramtest.Server, h *bot.Router,
 
 func (p *telegramPath) Send(ctx context.Context, i int, a action) (screen, error) {
 	chat := int64(chatBase + i)
+	before := botOutput(p.srv.Messages(chat))
 	var id int
 	if a.option != "" {
 		data := a.nonce + ":" + a.option
@@ -195,7 +196,26 @@ func (p *telegramPath) Send(ctx context.Context, i int, a action) (screen, error
 	case <-ctx.Done():
 		return screen{}, ctx.Err()
 	}
-	return p.screen(chat), nil
+	sc := p.screen(chat)
+	if botOutput(p.srv.Messages(chat)) == before {
+		// Nothing was said (an update dropped while the booker was told to
+		// come back): the screen is as it was, and the places it says ran
+		// out were counted when it was said.
+		sc.keys = slices.DeleteFunc(sc.keys, func(k string) bool { return quotaKeys[k] })
+	}
+	return sc, nil
+}
+
+// botOutput counts the bot's messages and their edits: it moves whenever
+// the bot says something.
+func botOutput(msgs []telegramtest.Message) int {
+	n := 0
+	for _, m := range msgs {
+		if m.FromBot {
+			n += 1 + m.Edits
+		}
+	}
+	return n
 }
 
 // buttonMessage returns the ID of the bot's newest message in chat with a
@@ -225,7 +245,11 @@ func (p *telegramPath) screen(chat int64) screen {
 	msgs := p.srv.Messages(chat)
 	for i := len(msgs) - 1; i >= 0; i-- {
 		m := msgs[i]
-		if !m.FromBot || m.Deleted || m.Text == "" || m.Document != nil || m.Venue != nil {
+		text := m.Text
+		if m.Document != nil {
+			text = m.Caption // the booking comes as its calendar file's caption
+		}
+		if !m.FromBot || m.Deleted || text == "" || m.Venue != nil {
 			continue
 		}
 		sc := screen{}
@@ -237,7 +261,7 @@ func (p *telegramPath) screen(chat int64) screen {
 			}
 		}
 		for _, s := range p.sigs {
-			if strings.Contains(m.Text, s.text) {
+			if strings.Contains(text, s.text) {
 				sc.keys = append(sc.keys, s.key)
 			}
 		}
@@ -260,7 +284,7 @@ func signatures() []signature {
 	cat := locales.MustLoad()
 	var out []signature
 	for _, key := range []string{"service.none", "service.full", "clinic.full", "clinic.region_full", "err.quota_full",
-		"slot.taken", "hold.expired", "slot.gone", "region.full", "err.internal", "err.unavailable", "doc.hkid.prompt", "dob.prompt", "dob.confirm", "booked",
+		"slot.taken", "hold.expired", "slot.gone", "region.full", "err.internal", "err.unavailable", "busy.wait", "doc.hkid.prompt", "dob.prompt", "dob.confirm", "booked",
 		"done.again", "enquiry.done", "cancel.done", "cancel.confirm", "verify.service.prompt", "already.booked.hidden",
 		"already.booked", "menu.prompt", "service.prompt", "mobile.prompt", "consent.prompt", "region.prompt",
 		"search.prompt", "days.prompt", "part.prompt", "times.prompt"} {
@@ -310,6 +334,12 @@ func classify(sc screen) step {
 	switch {
 	case hasKey("err.internal") || hasKey("err.unavailable"):
 		return stTryAgain
+	case hasKey("busy.wait"):
+		return stBusy
+	case hasKey("service.none"):
+		// "No places in either service" heads the menu it leaves the
+		// booker at.
+		return stQuotaFull
 	case sc.has("book") && sc.has("enq"):
 		return stMenu
 	case sc.has("hkid"):
@@ -366,23 +396,47 @@ func classify(sc screen) step {
 	return stUnknown
 }
 
-// chatCalls counts the Bot API calls made to bookers' chats, the ones
-// Telegram's send limits count: every call naming a chat but
-// answerCallbackQuery, which only stops a button's spinner. It returns the
-// total and the count by method, sorted by method.
+// chatCalls counts the Bot API calls that Telegram's send limits count and
+// the adapter's limiter spaces out: messages sent or edited in bookers'
+// chats. deleteMessage (removing the booker's own message that held personal
+// data) and answerCallbackQuery (stopping a button's spinner) are not
+// sends; they are listed by method all the same. It returns the total of
+// limited calls and the count of every chat call by method, sorted by
+// method.
 func chatCalls(calls []telegramtest.Call) (int, string) {
 	byMethod := make(map[string]int)
 	total := 0
 	for _, c := range calls {
-		if c.ChatID == 0 || c.Method == "answerCallbackQuery" {
+		if c.ChatID == 0 {
 			continue
 		}
 		byMethod[c.Method]++
-		total++
+		if limitedMethods[c.Method] {
+			total++
+		}
 	}
 	parts := make([]string, 0, len(byMethod))
 	for _, m := range slices.Sorted(maps.Keys(byMethod)) {
 		parts = append(parts, fmt.Sprintf("%s %d", m, byMethod[m]))
 	}
 	return total, strings.Join(parts, ", ")
+}
+
+// limitedMethods are the methods that send or edit a message.
+var limitedMethods = map[string]bool{"sendMessage": true, "sendDocument": true, "sendVenue": true,
+	"editMessageText": true, "editMessageReplyMarkup": true}
+
+// telegramSendsPerSecond is what the fake Bot API allows a bot in a
+// second, as Telegram does (about 30) before answering 429.
+const telegramSendsPerSecond = 30
+
+// count429 counts the calls answered 429 Too Many Requests.
+func count429(calls []telegramtest.Call) int {
+	n := 0
+	for _, c := range calls {
+		if c.Status == http.StatusTooManyRequests {
+			n++
+		}
+	}
+	return n
 }

@@ -80,12 +80,12 @@ func (m *Metrics) Handler() http.Handler {
 
 // Observe records one update the router finished: its channel, its
 // outcome (bot.OutcomeOK, ...) and how long it took. It implements
-// bot.Metrics. An outcome other than ok or duplicate also counts as an
-// error of the router.
+// bot.Metrics. An outcome other than ok, duplicate or busy (a newcomer
+// asked to come back, by design) also counts as an error of the router.
 func (m *Metrics) Observe(channel, outcome string, d time.Duration) {
 	m.updates.WithLabelValues(channel, outcome).Inc()
 	m.latency.WithLabelValues(channel).Observe(d.Seconds())
-	if outcome != bot.OutcomeOK && outcome != bot.OutcomeDuplicate {
+	if outcome != bot.OutcomeOK && outcome != bot.OutcomeDuplicate && outcome != bot.OutcomeBusy {
 		m.Error("router")
 	}
 }

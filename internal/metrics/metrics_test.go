@@ -85,6 +85,7 @@ func TestStoreAndRouterMetrics(t *testing.T) {
 	m.Observe("telegram", bot.OutcomeOK, 20*time.Millisecond)
 	m.Observe("telegram", bot.OutcomeDuplicate, time.Millisecond)
 	m.Observe("whatsapp", bot.OutcomeInternal, time.Second)
+	m.Observe("telegram", bot.OutcomeBusy, time.Millisecond) // asked to come back: not an error
 
 	want := map[string]float64{
 		"clinicbot_bookings_total service=video":                     1,
@@ -95,7 +96,8 @@ func TestStoreAndRouterMetrics(t *testing.T) {
 		"clinicbot_updates_total channel=telegram outcome=ok":        1,
 		"clinicbot_updates_total channel=telegram outcome=duplicate": 1,
 		"clinicbot_updates_total channel=whatsapp outcome=internal":  1,
-		"clinicbot_update_duration_seconds channel=telegram count":   2,
+		"clinicbot_updates_total channel=telegram outcome=busy":      1,
+		"clinicbot_update_duration_seconds channel=telegram count":   3,
 		"clinicbot_update_duration_seconds channel=whatsapp count":   1,
 	}
 	if diff := cmp.Diff(want, values(t, m)); diff != "" {

@@ -40,6 +40,7 @@ var BotUser = User{ID: 1000, IsBot: true, FirstName: "Clinic Bot", Username: "cl
 // Telegram's limits, as the server enforces them.
 const (
 	MaxText         = 4096 // UTF-16 code units of a message text
+	MaxCaption      = 1024 // UTF-16 code units of a document caption
 	MaxCallbackData = 64   // bytes of callback_data
 	MaxAlert        = 200  // characters of a callback answer
 )
@@ -73,6 +74,12 @@ type Server struct {
 	webhook    Webhook
 	deliveries []Delivery
 	langs      map[int64]string
+	// sendLimit is how many messages a second the bot may send or edit
+	// (0: any number); sent counts them in the second that began at
+	// window.
+	sendLimit int
+	window    time.Time
+	sent      int
 }
 
 type chat struct {
@@ -115,7 +122,9 @@ type Message struct {
 	// RemoveKeyboard says the message removed any reply keyboard.
 	RemoveKeyboard bool
 	Document       *Document
-	Venue          *Venue
+	// Caption is a document's text, shown under it.
+	Caption string
+	Venue   *Venue
 	// Contact is the phone number of a contact the user shared.
 	Contact string
 	Deleted bool
@@ -432,6 +441,29 @@ func (s *Server) FailNext(method string, code, retryAfter int) {
 	s.failNext[method] = append(s.failNext[method], failure{code: code, retryAfter: retryAfter})
 }
 
+// LimitSends makes the server answer 429 Too Many Requests (retry_after 1)
+// to a message sent or edited beyond perSecond in one second, as Telegram
+// does to a bot over its overall limit; 0 lifts the limit.
+func (s *Server) LimitSends(perSecond int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sendLimit = perSecond
+}
+
+// overLimit counts a message sent or edited now and reports whether it is
+// over the limit. s.mu is held.
+func (s *Server) overLimit(method string) bool {
+	if s.sendLimit <= 0 || !(strings.HasPrefix(method, "send") || strings.HasPrefix(method, "editMessage")) {
+		return false
+	}
+	now := time.Now()
+	if now.Sub(s.window) >= time.Second {
+		s.window, s.sent = now, 0
+	}
+	s.sent++
+	return s.sent > s.sendLimit
+}
+
 // Block makes every message to chatID fail with 403, as when the user
 // blocked the bot.
 func (s *Server) Block(chatID int64) {
@@ -568,6 +600,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if f := s.failNext[method]; len(f) > 0 {
 			s.failNext[method] = f[1:]
 			err = &apiError{code: f[0].code, desc: failureText(f[0]), retryAfter: f[0].retryAfter}
+		} else if s.overLimit(method) {
+			err = &apiError{code: http.StatusTooManyRequests, desc: "Too Many Requests: retry after 1", retryAfter: 1}
 		} else {
 			result, err = s.call(method, chatID, r)
 		}
@@ -746,6 +780,10 @@ func (s *Server) send(method string, chatID int64, r *http.Request) (any, error)
 			return nil, badRequest("file must be non-empty")
 		}
 		m.Document = &Document{Name: h.Filename, Data: data}
+		m.Caption = r.FormValue("caption")
+		if n := len(utf16.Encode([]rune(m.Caption))); n > MaxCaption {
+			return nil, badRequest("message caption is too long")
+		}
 	case "sendVenue":
 		v := &Venue{Title: r.FormValue("title"), Address: r.FormValue("address")}
 		var errLat, errLng error
@@ -971,6 +1009,9 @@ func (s *Server) wireMessage(chatID int64, typ string, m *Message) map[string]an
 	}
 	if m.Text != "" {
 		w["text"] = m.Text
+	}
+	if m.Caption != "" {
+		w["caption"] = m.Caption
 	}
 	if m.Document != nil {
 		w["document"] = map[string]any{"file_id": "doc" + strconv.Itoa(m.ID), "file_unique_id": "doc" + strconv.Itoa(m.ID), "file_name": m.Document.Name}

@@ -215,3 +215,25 @@ func TestDocumentAndCallback(t *testing.T) {
 		t.Errorf("answers (-want +got):\n%s", diff)
 	}
 }
+
+// TestLimitSends: past the limit of messages a second the server answers
+// 429 with retry_after, as Telegram does; other methods are not counted.
+func TestLimitSends(t *testing.T) {
+	t.Parallel()
+	srv := telegramtest.NewServer(t)
+	api := client(t, srv)
+	srv.SendText(5, "hi")
+	srv.LimitSends(2)
+	for i := range 2 {
+		if _, err := api.Send(tgbotapi.NewMessage(5, "x")); err != nil {
+			t.Fatalf("message %d within the limit: %v", i+1, err)
+		}
+	}
+	if _, err := api.Request(tgbotapi.NewDeleteMessage(5, 1)); err != nil {
+		t.Errorf("deleteMessage past the limit: %v", err)
+	}
+	_, err := api.Send(tgbotapi.NewMessage(5, "x"))
+	if te := apiError(t, err); te.Code != http.StatusTooManyRequests || te.RetryAfter != 1 {
+		t.Errorf("third message in a second = %d retry_after %d, want 429 retry_after 1", te.Code, te.RetryAfter)
+	}
+}
