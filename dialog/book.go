@@ -114,26 +114,7 @@ var bookFlow = flow{
 	},
 		pickSteps("accept"),
 		[]step{
-			step{
-				name: "accept",
-				on:   holdPicked,
-				fail: []failure{
-					{err: booking.ErrSlotTaken, event: evTaken, say: "slot.gone"},
-					{err: booking.ErrSlotUnavailable, event: evTaken, say: "slot.gone"},
-				},
-				holds: true,
-				ask:   askSlot("accept.prompt", "opt.accept"),
-				opts:  fixed(choice{id: optAccept, key: "opt.accept"}, choice{id: optOtherSlot, key: "opt.other_slot"}),
-				read: chosen(func(t *turn, c choice) string {
-					if c.id == optOtherSlot {
-						t.s.Answers.SlotID = 0
-						return evOtherSlot
-					}
-					return evAccept
-				}),
-				next: map[string]string{evOtherSlot: "days", evAccept: "booking", evTaken: "times"},
-				note: "A14 接納預約, held for the booker",
-			},
+			acceptStep("accept.prompt", "opt.accept", "booking", "A14 接納預約, held for the booker"),
 			step{
 				name: "booking",
 				on:   bookSlot,
@@ -545,6 +526,32 @@ func towardOffer(then func(t *turn, c choice) string) func(*turn) (string, error
 		t.s.Nonce = newNonce()
 		t.replace = true
 		return "", nil
+	}
+}
+
+// acceptStep asks to take the slot picked from the list (A14), held for
+// the booker: prompt and accept are the locale keys of the question and
+// its button, then the step that takes the place.
+func acceptStep(prompt, accept, then, note string) step {
+	return step{
+		name: "accept",
+		on:   holdPicked,
+		fail: []failure{
+			{err: booking.ErrSlotTaken, event: evTaken, say: "slot.gone"},
+			{err: booking.ErrSlotUnavailable, event: evTaken, say: "slot.gone"},
+		},
+		holds: true,
+		ask:   askSlot(prompt, accept),
+		opts:  fixed(choice{id: optAccept, key: accept}, choice{id: optOtherSlot, key: "opt.other_slot"}),
+		read: chosen(func(t *turn, c choice) string {
+			if c.id == optOtherSlot {
+				t.s.Answers.SlotID = 0
+				return evOtherSlot
+			}
+			return evAccept
+		}),
+		next: map[string]string{evOtherSlot: "days", evAccept: then, evTaken: "times"},
+		note: note,
 	}
 }
 

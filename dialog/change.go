@@ -60,26 +60,7 @@ var changeFlow = flow{
 	},
 		pickSteps("accept"),
 		[]step{
-			{
-				name: "accept",
-				on:   holdPicked,
-				fail: []failure{
-					{err: booking.ErrSlotTaken, event: evTaken, say: "slot.gone"},
-					{err: booking.ErrSlotUnavailable, event: evTaken, say: "slot.gone"},
-				},
-				holds: true,
-				ask:   askSlot("change.accept.prompt", "opt.change.accept"),
-				opts:  fixed(choice{id: optAccept, key: "opt.change.accept"}, choice{id: optOtherSlot, key: "opt.other_slot"}),
-				read: chosen(func(t *turn, c choice) string {
-					if c.id == optOtherSlot {
-						t.s.Answers.SlotID = 0
-						return evOtherSlot
-					}
-					return evAccept
-				}),
-				next: map[string]string{evOtherSlot: "days", evAccept: "moving", evTaken: "times"},
-				note: "the chosen slot, held for the booker",
-			},
+			acceptStep("change.accept.prompt", "opt.change.accept", "moving", "the chosen slot, held for the booker"),
 			{
 				name:  "moving",
 				on:    moveBooking,
