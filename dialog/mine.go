@@ -63,21 +63,9 @@ var mineFlow = flow{
 			next: map[string]string{evConfirm: "cancelling", evKeep: "list", evGone: "list"},
 			note: "C7 是",
 		},
-		{
-			name: "cancelling",
-			on: func(t *turn) (string, error) {
-				b, err := t.e.svc.CancelBound(t.ctx, t.booker, booking.Reference(t.s.Answers.Reference))
-				t.placesChanged()
-				if err != nil {
-					return "", fmt.Errorf("dialog: cancel bound: %w", err)
-				}
-				t.made = &b
-				return evCancelled, nil
-			},
-			fail: []failure{{event: evEnded, say: sayOwn}},
-			next: map[string]string{evCancelled: "cancelled", evEnded: stMenu},
-			note: "cancels the booking bound to this chat",
-		},
+		cancellingStep(func(t *turn) (booking.Booking, error) {
+			return t.e.svc.CancelBound(t.ctx, t.booker, booking.Reference(t.s.Answers.Reference))
+		}, "cancels the booking bound to this chat"),
 		menuStep("cancelled", askBookingShown("cancel.done", "cancel.again", true), "C8 取消完成"),
 	},
 }

@@ -74,21 +74,9 @@ var cancelFlow = flow{
 			next: map[string]string{evConfirm: "cancelling", evKeep: stMenu},
 			note: "C7 是",
 		},
-		step{
-			name: "cancelling",
-			on: func(t *turn) (string, error) {
-				b, err := t.e.svc.Cancel(t.ctx, t.lookup(), booking.Reference(t.s.Answers.Reference))
-				t.placesChanged()
-				if err != nil {
-					return "", fmt.Errorf("dialog: cancel: %w", err)
-				}
-				t.made = &b
-				return evCancelled, nil
-			},
-			fail: []failure{{event: evEnded, say: sayOwn}},
-			next: map[string]string{evCancelled: "cancelled", evEnded: stMenu},
-			note: "cancels the booking",
-		},
+		cancellingStep(func(t *turn) (booking.Booking, error) {
+			return t.e.svc.Cancel(t.ctx, t.lookup(), booking.Reference(t.s.Answers.Reference))
+		}, "cancels the booking"),
 		menuStep("cancelled", askBookingShown("cancel.done", "cancel.again", true), "C8 取消完成"),
 	),
 }
@@ -116,6 +104,27 @@ func readEnquired(t *turn) (string, error) {
 		return evLog, nil
 	}
 	return readMenu(t)
+}
+
+// cancellingStep cancels the booking of the answers with cancel, which
+// gives its place back to the quota at once; an expected refusal (the
+// appointment has started, a cool-down) is said and ends the flow.
+func cancellingStep(cancel func(t *turn) (booking.Booking, error), note string) step {
+	return step{
+		name: "cancelling",
+		on: func(t *turn) (string, error) {
+			b, err := cancel(t)
+			t.placesChanged()
+			if err != nil {
+				return "", fmt.Errorf("dialog: cancel: %w", err)
+			}
+			t.made = &b
+			return evCancelled, nil
+		},
+		fail: []failure{{event: evEnded, say: sayOwn}},
+		next: map[string]string{evCancelled: "cancelled", evEnded: stMenu},
+		note: note,
+	}
 }
 
 // verifyServiceStep asks where the appointment is booked: the seed's
